@@ -1,0 +1,3 @@
+from gancodec.cli import main
+
+main()

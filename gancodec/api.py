@@ -1,0 +1,208 @@
+"""The pipeline as library calls: encode_file / decode_file. The CLI is a thin wrapper over these.
+
+    encode:  VideoReader -> YuvFrame -> pack -> IntraCodec.compress -> Record -> GcvWriter
+    decode:  GcvReader -> Record -> IntraCodec.decompress -> unpack -> YuvFrame -> VideoWriter
+
+Frames are streamed one at a time: memory does not grow with the length of the video.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from gancodec import __version__
+from gancodec.bitstream import FRAME_I, RECORD_AUDIO, GcvReader, GcvWriter, Record, StreamHeader
+from gancodec.errors import BitstreamError, InputError, UsageError
+from gancodec.fileio import atomic_output, check_output
+from gancodec.io import VideoReader, VideoWriter, output_format
+from gancodec.io.video import extract_audio
+from gancodec.metrics import frame_psnr
+from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
+from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model
+from gancodec.models.yuv import pack, unpack
+
+Progress = Callable[[int, int | None], None]  # (frames done, total or None)
+
+
+@dataclass
+class CodingSummary:
+    """What one encode or decode did. bitrate/bpp come from the real file size."""
+
+    input: str
+    output: str
+    frames: int
+    width: int
+    height: int
+    fps: float
+    bytes: int
+    seconds: float
+    psnr_y: float | None = None
+    psnr_yuv: float | None = None
+    concealed: list[int] = field(default_factory=list)
+
+    @property
+    def kbps(self) -> float:
+        duration = self.frames / self.fps if self.fps else 0
+        return self.bytes * 8 / duration / 1000 if duration else 0.0
+
+    @property
+    def bpp(self) -> float:
+        pixels = self.frames * self.width * self.height
+        return self.bytes * 8 / pixels if pixels else 0.0
+
+    @property
+    def coding_fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.update(kbps=self.kbps, bpp=self.bpp, coding_fps=self.coding_fps)
+        return out
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        if threads < 1:
+            raise UsageError("--threads must be at least 1")
+        torch.set_num_threads(threads)
+
+
+def default_output(input_path: str | os.PathLike, suffix: str) -> Path:
+    p = Path(input_path)
+    return p.with_name(p.stem + suffix)
+
+
+def encode_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike | None = None,
+    quality: float = 4.0,
+    frames: int | None = None,
+    overwrite: bool = False,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    measure_psnr: bool = False,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    model_id: str = DEFAULT_MODEL,
+) -> CodingSummary:
+    """Encodes a video into a .gcv file (all frames intra-coded)."""
+    if not QUALITY_MIN <= quality <= QUALITY_MAX:
+        raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
+    if frames is not None and frames < 1:
+        raise UsageError("--frames must be at least 1")
+    set_threads(threads)
+    output_path = Path(output_path) if output_path else default_output(input_path, ".gcv")
+    check_output(output_path, overwrite, inputs=(input_path,))
+    model, weights_sha = load_model(model_id)
+    start = time.perf_counter()
+    with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
+        header = StreamHeader(
+            width=reader.width, height=reader.height, fps=reader.fps, model_id=model_id,
+            weights_sha256=weights_sha, quality=quality, gop=1,
+            metadata={"encoder": f"gancodec {__version__}", "source": Path(input_path).name},
+        )  # fmt: skip
+        total = min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count or None
+        psnrs = []
+        with open(tmp, "wb") as f:
+            writer = GcvWriter(f, header)
+            audio = extract_audio(input_path) if reader.has_audio else None
+            if audio:
+                writer.write_record(Record(RECORD_AUDIO, 0, quality, [audio]))
+            count = 0
+            for count, frame in enumerate(reader.frames(limit=frames), start=1):
+                x = pack(frame, model.config.stride)
+                strings, _ = model.compress(x, quality)
+                writer.write_record(Record(FRAME_I, count - 1, quality, strings))
+                if measure_psnr:
+                    x_hat = model.decompress(strings, _z_shape(header, model), quality)
+                    psnrs.append(frame_psnr(frame, unpack(x_hat, reader.width, reader.height)))
+                if progress:
+                    progress(count, total)
+            if count == 0:
+                raise InputError(f"video has no frames ({input_path})")
+            writer.close()
+        nbytes = tmp.stat().st_size
+    summary = CodingSummary(
+        str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
+        nbytes, time.perf_counter() - start,
+    )  # fmt: skip
+    if psnrs:
+        summary.psnr_y = sum(p.y for p in psnrs) / len(psnrs)
+        summary.psnr_yuv = sum(p.yuv for p in psnrs) / len(psnrs)
+    return summary
+
+
+def _z_shape(header: StreamHeader, model) -> tuple[int, int]:
+    stride = model.config.stride
+    return -(-header.height // stride), -(-header.width // stride)
+
+
+def open_gcv(path: str | os.PathLike):
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file ({p})")
+    if p.is_dir():
+        raise InputError(f"is a directory, not a .gcv file ({p})")
+    try:
+        return open(p, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror} ({p})") from None
+
+
+def decode_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    fmt: str | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> CodingSummary:
+    """Decodes a .gcv file into a video file (format from the suffix or `fmt`)."""
+    set_threads(threads)
+    output_path = Path(output_path) if output_path else default_output(input_path, ".decoded.mp4")
+    container = output_format(output_path, fmt)
+    check_output(output_path, overwrite, inputs=(input_path,))
+    start = time.perf_counter()
+    with open_gcv(input_path) as f:
+        reader = GcvReader(f)
+        header = reader.header
+        model = check_stream_model(header.model_id, header.weights_sha256)
+        z_shape = _z_shape(header, model)
+        count = 0
+        with atomic_output(output_path) as tmp:
+            audio = reader.audio()
+            writer = VideoWriter(tmp, header.width, header.height, header.fps, container, audio_source=audio)
+            try:
+                for count, record in enumerate(reader.frames(), start=1):
+                    frame = _decode_record(model, record, z_shape, header)
+                    writer.write(frame)
+                    if progress:
+                        progress(count, header.frame_count)
+                if count == 0:
+                    raise BitstreamError(f"stream holds no frames ({input_path})")
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+    return CodingSummary(
+        str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
+        Path(input_path).stat().st_size, time.perf_counter() - start,
+    )  # fmt: skip
+
+
+def _decode_record(model, record: Record, z_shape: tuple[int, int], header: StreamHeader):
+    if record.type != FRAME_I or len(record.streams) != 2:
+        raise BitstreamError(f"unsupported frame type in frame {record.frame_number}")
+    if not QUALITY_MIN <= record.quality <= QUALITY_MAX:
+        raise BitstreamError(f"invalid quality {record.quality:g} in frame {record.frame_number}")
+    try:
+        x_hat = model.decompress(record.streams, z_shape, record.quality)
+    except (ValueError, RuntimeError) as exc:
+        raise BitstreamError(f"cannot decode frame {record.frame_number}: {exc}") from None
+    return unpack(x_hat, header.width, header.height)

@@ -1,0 +1,214 @@
+"""Command line: parse flags, call gancodec.api, map errors to exit codes.
+
+Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 invalid/corrupt bitstream or model mismatch,
+4 output exists, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Machine-readable output
+(--json) goes to stdout; progress, summaries and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import traceback
+import warnings
+from contextlib import contextmanager
+from functools import wraps
+
+import click
+
+from gancodec import __version__
+from gancodec.errors import GancodecError, UsageError
+
+warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit.script notice from compressai
+warnings.filterwarnings("ignore", category=UserWarning)
+
+
+class _Terminated(BaseException):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _fail(message: str, code: int, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"gancodec: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func):
+    """Turns every failure into one line on stderr and an exit code (traceback only with -v)."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        verbose = kwargs.get("verbose", False)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            return func(*args, **kwargs)
+        except GancodecError as exc:
+            _fail(str(exc), exc.exit_code, verbose)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130, verbose)
+        except _Terminated:
+            _fail("terminated", 143, verbose)
+        except MemoryError:
+            _fail("out of memory — try a smaller input or fewer threads", 1, verbose)
+        except OSError as exc:
+            _fail(f"{exc.strerror or exc} ({exc.filename or ''})", 1, verbose)
+        except Exception as exc:  # noqa: BLE001 - last resort: still one line, never a traceback
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", 1, verbose)
+
+    return wrapper
+
+
+@contextmanager
+def progress_bar(quiet: bool, desc: str):
+    """Yields a callback(done, total) that drives a tqdm bar on stderr (frames, fps, ETA)."""
+    if quiet:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True, disable=None)
+
+    def update(done: int, total: int | None) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size expects WxH, e.g. 352x288 (got '{value}')") from None
+    if w <= 0 or h <= 0:
+        raise UsageError("--size: width and height must be positive")
+    return w, h
+
+
+common = [
+    click.option("-y", "--overwrite", is_flag=True, help="Overwrite the output if it exists."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary on stderr."),
+    click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors."),
+    click.option("--threads", type=int, default=None, help="CPU threads for the networks."),
+]
+
+
+def with_common(func):
+    for option in reversed(common):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, prog_name="gancodec")
+def main() -> None:
+    """gancodec: learned video compression."""
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", type=click.Path(), help="Output .gcv [default: INPUT with .gcv suffix].")
+@click.option("--quality", type=float, default=4.0, help="1 (smallest file) .. 8 (best picture), fractional allowed.")
+@click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
+@click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
+@click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
+@click.option("--psnr", "measure_psnr", is_flag=True, help="Also decode and report PSNR (slower).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@with_common
+@handle_errors
+def encode(input_path, output, quality, frames, size, fps, measure_psnr, as_json, overwrite, quiet, verbose, threads):
+    """Encode a video into a .gcv file."""
+    from gancodec.api import encode_file
+
+    with progress_bar(quiet, "encode") as progress:
+        s = encode_file(
+            input_path, output, quality=quality, frames=frames, overwrite=overwrite,
+            size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
+            progress=progress,
+        )  # fmt: skip
+    line = (
+        f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "
+        f"{s.kbps:.1f} kbit/s, {s.bpp:.4f} bpp, {s.coding_fps:.1f} fps"
+    )
+    if s.psnr_y is not None:
+        line += f", PSNR-Y {s.psnr_y:.2f} dB, PSNR-YUV {s.psnr_yuv:.2f} dB"
+    _report(line, s.to_dict(), quiet, as_json)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT.gcv")
+@click.option("-o", "--output", type=click.Path(), help="Output video [default: INPUT.decoded.mp4].")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "mkv", "y4m", "yuv"]), help="Output format [default: from suffix].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@with_common
+@handle_errors
+def decode(input_path, output, fmt, as_json, overwrite, quiet, verbose, threads):
+    """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv)."""
+    from gancodec.api import decode_file
+
+    with progress_bar(quiet, "decode") as progress:
+        s = decode_file(input_path, output, overwrite=overwrite, fmt=fmt, threads=threads, progress=progress)
+    line = f"decoded {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
+    _report(line, s.to_dict(), quiet, as_json)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT.gcv")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@handle_errors
+def info(input_path, as_json, verbose):
+    """Show the header and per-frame sizes of a .gcv file (no decoding)."""
+    from gancodec.stream_info import describe, format_description
+
+    description = describe(input_path)
+    click.echo(json.dumps(description, indent=2) if as_json else format_description(description))
+
+
+@main.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False), help="Checkpoint to resume from.")
+@click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
+@click.option("--runs-dir", default="runs", help="Where checkpoints and logs go.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@handle_errors
+def train(config, resume, device, runs_dir, verbose):
+    """Train a model from a TOML config (resumes from RUNS_DIR/NAME/last.ckpt when it exists)."""
+    from gancodec.train.loop import run_training
+
+    run_training(config, resume, device, runs_dir)
+
+
+@main.command("export-weights")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output .safetensors file.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@handle_errors
+def export_weights_cmd(checkpoint, output, verbose):
+    """Turn a training checkpoint into shippable .safetensors weights (with entropy tables)."""
+    from gancodec.train.export import export_weights
+
+    click.echo(f"wrote {export_weights(checkpoint, output)}", err=True)
+
+
+def _report(line: str, data: dict, quiet: bool, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    elif not quiet:
+        click.echo(line, err=True)
+
+
+if __name__ == "__main__":
+    main()

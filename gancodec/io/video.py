@@ -1,0 +1,258 @@
+"""All video I/O, through PyAV (the only module that touches its API).
+
+Reading: anything PyAV/FFmpeg decodes, any pixel format, converted to 8-bit YUV 4:2:0, streamed
+frame by frame. Raw .yuv needs `size` and `fps`. Writing: chosen from the output suffix or an
+explicit format -- .mp4 (x264), .mkv (FFV1, lossless), .y4m, .yuv (raw I420). The audio stream of
+a source file is remuxed (not re-encoded) when the output container can hold it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from gancodec.errors import InputError, UsageError
+from gancodec.models.yuv import YuvFrame, chroma_size
+
+OUTPUT_FORMATS = {".mp4": "mp4", ".mkv": "mkv", ".y4m": "y4m", ".yuv": "yuv"}
+MAX_DIMENSION = 16384
+
+av.logging.set_level(av.logging.ERROR)
+
+
+def _frame_to_yuv(frame: av.VideoFrame) -> YuvFrame:
+    if frame.format.name != "yuv420p":
+        frame = frame.reformat(format="yuv420p")
+    planes = []
+    for plane in frame.planes:
+        buf = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        planes.append(buf[: plane.height, : plane.width].copy())
+    return YuvFrame(*planes)
+
+
+class VideoReader:
+    """Streams a video as YuvFrames. Use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike, size: tuple[int, int] | None = None, fps=None):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError(f"no such file ({self.path})")
+        if self.path.is_dir():
+            raise InputError(f"is a directory, not a video ({self.path})")
+        if not os.access(self.path, os.R_OK):
+            raise InputError(f"cannot read file: permission denied ({self.path})")
+        self._raw = self.path.suffix.lower() == ".yuv"
+        self._container = None
+        if self._raw:
+            self._open_raw(size, fps)
+        else:
+            self._open_av()
+
+    def _open_raw(self, size, fps) -> None:
+        if size is None:
+            raise UsageError(f"raw .yuv input needs --size WxH ({self.path})")
+        self.width, self.height = size
+        self.fps = Fraction(fps or 25).limit_denominator(1001 * 1000)
+        cw, ch = chroma_size(self.width, self.height)
+        self._frame_bytes = self.width * self.height + 2 * cw * ch
+        self.frame_count = self.path.stat().st_size // self._frame_bytes
+        self.has_audio = False
+
+    def _open_av(self) -> None:
+        try:
+            self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"not a readable video: {_reason(exc)} ({self.path})") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise InputError(f"file has no video stream ({self.path})")
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"
+        self._stream = stream
+        self.width, self.height = stream.codec_context.width, stream.codec_context.height
+        if not (0 < self.width <= MAX_DIMENSION and 0 < self.height <= MAX_DIMENSION):
+            self._container.close()
+            raise InputError(f"unsupported frame size {self.width}x{self.height} ({self.path})")
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        self.fps = Fraction(rate)
+        self.frame_count = stream.frames or 0  # 0 = unknown (container does not say)
+        self.has_audio = bool(self._container.streams.audio)
+
+    def frames(self, limit: int | None = None) -> Iterator[YuvFrame]:
+        count = 0
+        for frame in self._raw_frames() if self._raw else self._av_frames():
+            if limit is not None and count >= limit:
+                return
+            yield frame
+            count += 1
+
+    def _raw_frames(self) -> Iterator[YuvFrame]:
+        cw, ch = chroma_size(self.width, self.height)
+        with open(self.path, "rb") as f:
+            while len(buf := f.read(self._frame_bytes)) == self._frame_bytes:
+                data = np.frombuffer(buf, dtype=np.uint8)
+                y_end = self.width * self.height
+                y = data[:y_end].reshape(self.height, self.width)
+                u = data[y_end : y_end + cw * ch].reshape(ch, cw)
+                v = data[y_end + cw * ch :].reshape(ch, cw)
+                yield YuvFrame(y, u, v)
+
+    def _av_frames(self) -> Iterator[YuvFrame]:
+        try:
+            for frame in self._container.decode(self._stream):
+                if (frame.width, frame.height) != (self.width, self.height):
+                    frame = frame.reformat(width=self.width, height=self.height)
+                yield _frame_to_yuv(frame)
+        except av.error.FFmpegError as exc:
+            raise InputError(f"cannot decode video: {_reason(exc)} ({self.path})") from None
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(":")[0].strip() if ":" in text and len(text) > 80 else text.strip()
+
+
+def output_format(path: str | os.PathLike, explicit: str | None = None) -> str:
+    if explicit:
+        if explicit not in OUTPUT_FORMATS.values():
+            raise UsageError(f"unknown output format '{explicit}' (use mp4, mkv, y4m or yuv)")
+        return explicit
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise UsageError(
+            f"cannot tell the output format from '{suffix or path}' (use .mp4, .mkv, .y4m, .yuv or --format)"
+        )
+    return OUTPUT_FORMATS[suffix]
+
+
+class VideoWriter:
+    """Writes YuvFrames to mp4 (x264), mkv (FFV1), y4m or raw yuv. Optionally remuxes audio.
+
+    `path` is written as given: atomic replacement is the caller's job (see gancodec.fileio).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        width: int,
+        height: int,
+        fps: Fraction,
+        fmt: str,
+        audio_source: str | os.PathLike | bytes | None = None,
+        crf: int = 16,
+    ):
+        self.fmt = fmt
+        self.width, self.height = width, height
+        self._raw_file = None
+        self._container = None
+        if fmt == "yuv":
+            self._raw_file = open(path, "wb")
+            return
+        container_format = {"mp4": "mp4", "mkv": "matroska", "y4m": "yuv4mpegpipe"}[fmt]
+        self._container = av.open(str(path), mode="w", format=container_format)
+        codec = {"mp4": "libx264", "mkv": "ffv1", "y4m": "rawvideo"}[fmt]
+        self._stream = self._container.add_stream(codec, rate=fps)
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "yuv420p"
+        if fmt == "mp4":
+            self._stream.options = {"crf": str(crf), "preset": "medium"}
+        self._pts = 0
+        self._audio = None
+        if audio_source is not None and fmt in ("mp4", "mkv"):
+            self._audio = _AudioRemux(audio_source, self._container)
+
+    def write(self, frame: YuvFrame) -> None:
+        if self._raw_file is not None:
+            for plane in frame:
+                self._raw_file.write(np.ascontiguousarray(plane).tobytes())
+            return
+        av_frame = av.VideoFrame(self.width, self.height, "yuv420p")
+        for plane, data in zip(av_frame.planes, frame):
+            buf = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+            buf[: data.shape[0], : data.shape[1]] = data
+        av_frame.pts = self._pts
+        self._pts += 1
+        self._container.mux(self._stream.encode(av_frame))
+
+    def close(self) -> None:
+        if self._raw_file is not None:
+            self._raw_file.close()
+            return
+        if self._container is None:
+            return
+        self._container.mux(self._stream.encode(None))  # flush: else the tail frames are lost
+        if self._audio is not None:
+            self._audio.copy_all()
+        self._container.close()
+        self._container = None
+
+    def abort(self) -> None:
+        """Close without flushing (the partial file is the caller's to delete)."""
+        if self._raw_file is not None:
+            self._raw_file.close()
+        if self._container is not None:
+            try:
+                self._container.close()
+            except av.error.FFmpegError:
+                pass
+            self._container = None
+
+
+def extract_audio(path: str | os.PathLike) -> bytes | None:
+    """The first audio stream of `path`, remuxed (not re-encoded) into a Matroska blob, or None."""
+    with av.open(str(path)) as source:
+        if not source.streams.audio:
+            return None
+        in_stream = source.streams.audio[0]
+        buf = io.BytesIO()
+        with av.open(buf, mode="w", format="matroska") as blob:
+            try:
+                out_stream = blob.add_stream_from_template(in_stream)
+            except (ValueError, av.error.FFmpegError):
+                return None
+            for packet in source.demux(in_stream):
+                if packet.dts is None:
+                    continue
+                packet.stream = out_stream
+                blob.mux(packet)
+        return buf.getvalue()
+
+
+class _AudioRemux:
+    """Copies the first audio stream of a source (a path or a Matroska blob) into an output container."""
+
+    def __init__(self, source: str | os.PathLike | bytes, output: av.container.OutputContainer):
+        self._input = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+        self._in_stream = self._input.streams.audio[0] if self._input.streams.audio else None
+        self._out_stream = None
+        if self._in_stream is not None:
+            try:
+                self._out_stream = output.add_stream_from_template(self._in_stream)
+            except (ValueError, av.error.FFmpegError):
+                self._out_stream = None  # codec not allowed in this container: drop audio
+        self._output = output
+
+    def copy_all(self) -> None:
+        if self._out_stream is not None:
+            for packet in self._input.demux(self._in_stream):
+                if packet.dts is None:  # empty flush packet
+                    continue
+                packet.stream = self._out_stream
+                self._output.mux(packet)
+        self._input.close()

@@ -1,0 +1,168 @@
+"""The learned intra (I-frame) codec: a variable-rate mean-scale hyperprior on YUV 4:2:0.
+
+Data flow (shapes for a frame padded to H x W luma pixels; x is the packed YUV tensor, see yuv.py):
+
+    x (B,6,H/2,W/2) --g_a--> y (B,M,H/16,W/16) --* gain(q)--> y_g --h_a--> z (B,Nh,H/64,W/64)
+    z --Q--> z_hat --[EntropyBottleneck]--> bits
+    z_hat --h_s (exact fixed point)--> scales, means
+    y_g --Q(means)--> y_hat_g --[GaussianConditional(scales, means)]--> bits
+    y_hat_g --* inv_gain(q)--> --g_s--> x_hat (B,6,H/2,W/2)
+
+References: Ballé et al. 2018 (hyperprior), Minnen et al. 2018 (mean-scale), Cui et al. 2021
+(gain units for continuous rate adaptation). One network covers the whole rate range: `quality`
+is a real number in [1, 8]; the gain vectors of the two neighbouring integer qualities are
+interpolated geometrically, and training samples q continuously with lambda interpolated the same way.
+
+Determinism: everything that chooses an entropy table (the scales and means from h_s) is computed
+by FixedPointNet, bit-exact on any machine and thread count. The CDF tables are computed once at
+export and shipped in the weights file, never recomputed at load.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.layers import GDN
+from compressai.models.base import CompressionModel
+from compressai.models.utils import conv, deconv
+from torch import Tensor, nn
+
+from gancodec.layers import FixedPointNet
+from gancodec.models.yuv import PACKED_CHANNELS
+
+QUALITY_MIN = 1.0
+QUALITY_MAX = 8.0
+NUM_QUALITIES = 8
+# Rate-distortion trade-off per integer quality (distortion is MSE on [0,255] YUV 6:1:1 x lambda).
+LAMBDAS = tuple(0.0009 * 1.95**i for i in range(NUM_QUALITIES))
+SCALES_MIN, SCALES_MAX, SCALES_LEVELS = 0.11, 256.0, 64
+
+
+def scale_table() -> Tensor:
+    return torch.exp(torch.linspace(math.log(SCALES_MIN), math.log(SCALES_MAX), SCALES_LEVELS))
+
+
+def quality_weights(quality: Tensor) -> tuple[Tensor, Tensor]:
+    """Continuous quality (B,) in [1, 8] -> (lower index (B,) long, interpolation weight (B,))."""
+    q = quality.clamp(QUALITY_MIN, QUALITY_MAX) - QUALITY_MIN
+    lower = q.floor().clamp(max=NUM_QUALITIES - 2).long()
+    return lower, q - lower
+
+
+def lambda_for_quality(quality: Tensor) -> Tensor:
+    log_lambdas = torch.log(torch.tensor(LAMBDAS, dtype=torch.float32))
+    lower, w = quality_weights(quality)
+    return torch.exp(log_lambdas[lower] * (1 - w) + log_lambdas[lower + 1] * w)
+
+
+def ste_round(x: Tensor) -> Tensor:
+    """Round in the forward pass, identity gradient in the backward pass."""
+    return x + (torch.round(x) - x).detach()
+
+
+@dataclass(frozen=True)
+class IntraConfig:
+    channels: int = 96  # N: width of g_a / g_s
+    latent_channels: int = 128  # M: channels of y
+    hyper_channels: int = 96  # Nh: channels of z
+
+    @property
+    def stride(self) -> int:
+        """Luma pixels per hyper-latent position: frames are padded to a multiple of this."""
+        return 64
+
+
+class IntraCodec(CompressionModel):
+    """Variable-rate mean-scale hyperprior on packed YUV 4:2:0 (see module docstring)."""
+
+    def __init__(self, config: IntraConfig = IntraConfig()):
+        super().__init__()
+        self.config = config
+        n, m, nh = config.channels, config.latent_channels, config.hyper_channels
+        c = PACKED_CHANNELS
+        self.g_a = nn.Sequential(conv(c, n), GDN(n), conv(n, n), GDN(n), conv(n, m))
+        self.g_s = nn.Sequential(
+            deconv(m, n), GDN(n, inverse=True), deconv(n, n), GDN(n, inverse=True), deconv(n, c)
+        )
+        self.h_a = nn.Sequential(
+            conv(m, nh, 3, 1), nn.LeakyReLU(inplace=True), conv(nh, nh), nn.LeakyReLU(inplace=True),
+            conv(nh, nh),
+        )  # fmt: skip
+        self.h_s = nn.Sequential(
+            deconv(nh, m), nn.ReLU(), deconv(m, m * 3 // 2), nn.ReLU(), conv(m * 3 // 2, 2 * m, 3, 1)
+        )
+        # Gain units (log domain): the encoder gain sets the quantization step per channel and
+        # quality, the decoder's inverse gain undoes it (learned separately, "asymmetric").
+        init = torch.linspace(-1.2, 1.2, NUM_QUALITIES)[:, None].expand(NUM_QUALITIES, m)
+        self.log_gain = nn.Parameter(init.clone())
+        self.log_inv_gain = nn.Parameter(-init.clone())
+        self.entropy_bottleneck = EntropyBottleneck(nh)
+        self.gaussian_conditional = GaussianConditional(None)
+        self._exact_h_s: FixedPointNet | None = None
+
+    # -- gains -------------------------------------------------------------------------------
+    def _gain(self, table: Tensor, quality: Tensor) -> Tensor:
+        lower, w = quality_weights(quality.to(table.device))
+        log_g = table[lower] * (1 - w)[:, None] + table[lower + 1] * w[:, None]
+        return torch.exp(log_g)[:, :, None, None]
+
+    def gain(self, quality: Tensor) -> Tensor:
+        return self._gain(self.log_gain, quality)
+
+    def inv_gain(self, quality: Tensor) -> Tensor:
+        return self._gain(self.log_inv_gain, quality)
+
+    # -- training ----------------------------------------------------------------------------
+    def forward(self, x: Tensor, quality: Tensor) -> dict:
+        """Training/evaluation pass with noise-based likelihoods.
+
+        Args: x (B,6,H/2,W/2) in [0,1]; quality (B,) in [1,8].
+        Returns: {"x_hat", "likelihoods": {"y", "z"}}.
+        """
+        y_g = self.g_a(x - 0.5) * self.gain(quality)
+        z = self.h_a(y_g)
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        scales, means = self.h_s(z_hat).float().chunk(2, 1)
+        _, y_likelihoods = self.gaussian_conditional(y_g.float(), scales, means=means)
+        y_hat_g = ste_round(y_g - means) + means
+        x_hat = self.g_s(y_hat_g * self.inv_gain(quality)) + 0.5
+        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    # -- inference ---------------------------------------------------------------------------
+    def prepare_inference(self) -> None:
+        """Build the exact hyper-synthesis. Call after loading weights (CDF tables included)."""
+        self.eval()
+        self._exact_h_s = FixedPointNet(self.h_s)
+
+    def _entropy_params(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
+        if self._exact_h_s is None:
+            raise RuntimeError("call prepare_inference() before compress/decompress")
+        scales, means = self._exact_h_s(z_hat).chunk(2, 1)
+        return scales.float(), means.float()
+
+    @torch.no_grad()
+    def compress(self, x: Tensor, quality: float) -> tuple[list[bytes], tuple[int, int]]:
+        """Code one packed frame x (1,6,H/2,W/2). Returns ([z_string, y_string], z spatial shape)."""
+        q = torch.tensor([quality], dtype=torch.float32)
+        y_g = self.g_a(x - 0.5) * self.gain(q)
+        z = self.h_a(y_g)
+        z_strings = self.entropy_bottleneck.compress(z)
+        z_shape = tuple(z.shape[-2:])
+        z_hat = self.entropy_bottleneck.decompress(z_strings, z_shape)
+        scales, means = self._entropy_params(z_hat)
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        y_strings = self.gaussian_conditional.compress(y_g, indexes, means=means)
+        return [z_strings[0], y_strings[0]], z_shape
+
+    @torch.no_grad()
+    def decompress(self, strings: list[bytes], z_shape: tuple[int, int], quality: float) -> Tensor:
+        """Inverse of compress(): returns x_hat (1,6,H/2,W/2), float in about [0,1]."""
+        q = torch.tensor([quality], dtype=torch.float32)
+        z_hat = self.entropy_bottleneck.decompress([strings[0]], z_shape)
+        scales, means = self._entropy_params(z_hat)
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        y_hat_g = self.gaussian_conditional.decompress([strings[1]], indexes, means=means)
+        return self.g_s(y_hat_g * self.inv_gain(q)) + 0.5

@@ -1,0 +1,88 @@
+"""Shipped models: stable string ids -> architecture + weights file + hash.
+
+Weights are loaded with safetensors only (no pickle in the inference path). A model's id is a
+stable string written into every .gcv, never an index, so adding a model never renumbers old
+files; the SHA-256 of the weights file is written beside it and checked before decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+from gancodec.errors import ModelError
+from gancodec.models.intra import IntraCodec, IntraConfig
+
+DEFAULT_MODEL = "gc-intra-hp"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str
+    weights_file: str
+    description: str
+
+
+MODELS = {
+    "gc-intra-hp": ModelSpec(
+        "gc-intra-hp",
+        "gc-intra-hp.safetensors",
+        "variable-rate mean-scale hyperprior on YUV 4:2:0 (intra frames)",
+    ),
+}
+
+
+def weights_path(model_id: str) -> Path:
+    if model_id not in MODELS:
+        known = ", ".join(sorted(MODELS))
+        raise ModelError(f"unknown model '{model_id}' (this gancodec knows: {known}) — upgrade gancodec")
+    path = Path(str(resources.files("gancodec.weights").joinpath(MODELS[model_id].weights_file)))
+    if not path.is_file():
+        raise ModelError(f"weights for model '{model_id}' are missing from the installation ({path})")
+    return path
+
+
+def file_sha256(path: str | Path) -> bytes:
+    return hashlib.sha256(Path(path).read_bytes()).digest()
+
+
+def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Reads a .safetensors file -> (fp32 state dict, metadata). Half-precision tensors are upcast."""
+    state = {}
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+        for key in f.keys():
+            tensor = f.get_tensor(key)
+            state[key] = tensor.float() if tensor.dtype == torch.float16 else tensor
+    return state, metadata
+
+
+@lru_cache(maxsize=4)
+def load_model(model_id: str = DEFAULT_MODEL) -> tuple[IntraCodec, bytes]:
+    """Returns (model ready for compress/decompress, SHA-256 of its weights file)."""
+    path = weights_path(model_id)
+    state, metadata = load_state_dict_file(path)
+    config = IntraConfig(**json.loads(metadata.get("config", "{}")))
+    model = IntraCodec(config)
+    model.load_state_dict(state)
+    model.prepare_inference()
+    return model, file_sha256(path)
+
+
+def check_stream_model(model_id: str, stream_sha256: bytes) -> IntraCodec:
+    """Loads the model a stream was made with and checks its weights hash."""
+    model, sha = load_model(model_id)
+    if sha != stream_sha256:
+        raise ModelError(
+            f"stream was made with other weights for model '{model_id}' "
+            f"(stream {stream_sha256.hex()[:12]}, installed {sha.hex()[:12]}) — "
+            "decode it with the gancodec version that encoded it"
+        )
+    return model

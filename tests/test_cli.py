@@ -1,0 +1,189 @@
+"""The command line: outputs, summaries and every bad-input path (one line, exit code, no file)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+
+import pytest
+from click.testing import CliRunner
+
+from gancodec.cli import main
+
+
+FIXED = struct.calcsize("<HIIBBIIIIH")  # fixed-size fields at the start of the header body (docs/bitstream.md)
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def assert_one_line_error(result, code, text):
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("gancodec: error:"), result.stderr
+    assert text in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0 and "gancodec" in result.output
+
+
+def test_encode_default_output_and_json_summary(clip, tmp_path):
+    src = tmp_path / "in.mkv"
+    src.write_bytes(clip.read_bytes())
+    result = run("encode", src, "-q", "--json", "--quality", "2.5")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    out = tmp_path / "in.gcv"
+    assert out.exists() and summary["bytes"] == out.stat().st_size
+    assert summary["frames"] == 4 and summary["bpp"] == pytest.approx(out.stat().st_size * 8 / (4 * 64 * 64))
+
+
+def test_info_json(encoded):
+    result = run("info", encoded, "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["width"] == 64 and info["frame_count"] == 4 and len(info["frames"]) == 4
+    assert info["model_id"] == "gc-intra-hp" and info["quality"] == 6
+
+
+def test_decode_writes_mp4(encoded, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = run("decode", encoded, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0
+
+
+def test_existing_output_is_not_overwritten_without_y(encoded, tmp_path):
+    out = tmp_path / "exists.mkv"
+    out.write_bytes(b"keep me")
+    assert_one_line_error(run("decode", encoded, "-o", out), 4, "-y")
+    assert out.read_bytes() == b"keep me"
+    assert run("decode", encoded, "-o", out, "-y", "-q").exit_code == 0
+    assert out.read_bytes() != b"keep me"
+
+
+def test_output_equal_to_input_is_refused(encoded):
+    assert_one_line_error(run("decode", encoded, "-o", encoded.with_suffix(".gcv"), "-y"), 2, "")
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def _no_leftovers(folder, keep):
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep) == []
+
+
+@pytest.mark.parametrize(
+    "make, code, text",
+    [
+        (lambda d: d / "missing.mp4", 1, "no such file"),
+        (lambda d: _write(d / "text.mp4", b"hello, not a video"), 1, "not a readable video"),
+        (lambda d: d, 1, "directory"),
+    ],
+)
+def test_encode_bad_input(tmp_path, make, code, text):
+    src = make(tmp_path)
+    before = {p.name for p in tmp_path.iterdir()}
+    assert_one_line_error(run("encode", src, "-o", tmp_path / "o.gcv"), code, text)
+    assert _no_leftovers(tmp_path, before)
+
+
+def test_encode_audio_only_file(tmp_path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "audio.m4a"
+    with av.open(str(path), "w", format="mp4") as out:
+        s = out.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 48000
+        out.mux(s.encode(frame))
+        out.mux(s.encode(None))
+    assert_one_line_error(run("encode", path, "-o", tmp_path / "o.gcv"), 1, "no video stream")
+
+
+@pytest.mark.parametrize(
+    "flags, text",
+    [(["--quality", "9"], "--quality"), (["--quality", "0.5"], "--quality"), (["--frames", "0"], "--frames"),
+     (["--threads", "0"], "--threads")],
+)  # fmt: skip
+def test_invalid_flags(clip, tmp_path, flags, text):
+    assert_one_line_error(run("encode", clip, "-o", tmp_path / "o.gcv", *flags), 2, text)
+    assert not (tmp_path / "o.gcv").exists()
+
+
+def test_unknown_output_suffix(encoded, tmp_path):
+    assert_one_line_error(run("decode", encoded, "-o", tmp_path / "o.avi"), 2, "output format")
+
+
+def _decode_bad(tmp_path, data: bytes, code: int, text: str):
+    bad = tmp_path / "bad.gcv"
+    bad.write_bytes(data)
+    out = tmp_path / "o.mkv"
+    assert_one_line_error(run("decode", bad, "-o", out), code, text)
+    assert _no_leftovers(tmp_path, {"bad.gcv"})
+    assert_one_line_error(run("info", bad), code, text)
+
+
+def test_decode_truncated(encoded, tmp_path):
+    data = encoded.read_bytes()
+    _decode_bad(tmp_path, data[: len(data) // 2], 3, "truncated")
+
+
+def test_decode_corrupt_payload(encoded, tmp_path):
+    data = bytearray(encoded.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    _decode_bad(tmp_path, bytes(data), 3, "")
+
+
+def test_decode_wrong_magic(tmp_path):
+    _decode_bad(tmp_path, b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, 3, "magic")
+
+
+def test_decode_newer_version(encoded, tmp_path):
+    data = bytearray(encoded.read_bytes())
+    data[4] = 2
+    _decode_bad(tmp_path, bytes(data), 3, "version")
+
+
+def _patch_header(data: bytes, edit) -> bytes:
+    (header_len,) = struct.unpack("<I", data[6:10])
+    head, body = data[:10], bytearray(data[10 : 10 + header_len - 4])
+    edit(body)
+    return head + bytes(body) + struct.pack("<I", zlib.crc32(head + bytes(body))) + data[10 + header_len :]
+
+
+def test_decode_weights_hash_mismatch(encoded, tmp_path):
+    data = encoded.read_bytes()
+    model_len = data[10 + FIXED]  # the model id length byte follows the fixed fields of the body
+
+    def flip_hash(body):
+        body[FIXED + 1 + model_len] ^= 0xFF
+
+    bad = tmp_path / "bad.gcv"
+    bad.write_bytes(_patch_header(data, flip_hash))
+    assert_one_line_error(run("decode", bad, "-o", tmp_path / "o.mkv"), 3, "other weights")
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_decode_unknown_model(encoded, tmp_path):
+    data = encoded.read_bytes()
+
+    def rename(body):
+        body[FIXED + 1 : FIXED + 4] = b"zzz"
+
+    bad = tmp_path / "bad.gcv"
+    bad.write_bytes(_patch_header(data, rename))
+    assert_one_line_error(run("decode", bad, "-o", tmp_path / "o.mkv"), 3, "unknown model")
+
+
+def test_decode_missing_file(tmp_path):
+    assert_one_line_error(run("decode", tmp_path / "nope.gcv"), 1, "no such file")
