@@ -24,7 +24,7 @@ from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio
 from gancodec.metrics import frame_psnr
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
-from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model
+from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
 from gancodec.models.yuv import pack, unpack
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
@@ -90,6 +90,7 @@ def encode_file(
     threads: int | None = None,
     progress: Progress | None = None,
     model_id: str = DEFAULT_MODEL,
+    device: str = "cpu",
 ) -> CodingSummary:
     """Encodes a video into a .gcv file (all frames intra-coded)."""
     if not QUALITY_MIN <= quality <= QUALITY_MAX:
@@ -99,7 +100,7 @@ def encode_file(
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".gcv")
     check_output(output_path, overwrite, inputs=(input_path,))
-    model, weights_sha = load_model(model_id)
+    model, weights_sha = load_model(model_id, resolve_device(device))
     start = time.perf_counter()
     with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
         header = StreamHeader(
@@ -162,6 +163,7 @@ def decode_file(
     fmt: str | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> CodingSummary:
     """Decodes a .gcv file into a video file (format from the suffix or `fmt`)."""
     set_threads(threads)
@@ -172,7 +174,7 @@ def decode_file(
     with open_gcv(input_path) as f:
         reader = GcvReader(f)
         header = reader.header
-        model = check_stream_model(header.model_id, header.weights_sha256)
+        model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device))
         z_shape = _z_shape(header, model)
         count = 0
         with atomic_output(output_path) as tmp:

@@ -102,6 +102,7 @@ common = [
     click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary on stderr."),
     click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors."),
     click.option("--threads", type=int, default=None, help="CPU threads for the networks."),
+    click.option("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when present)."),
 ]
 
 
@@ -128,7 +129,9 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
-def encode(input_path, output, quality, frames, size, fps, measure_psnr, as_json, overwrite, quiet, verbose, threads):
+def encode(
+    input_path, output, quality, frames, size, fps, measure_psnr, as_json, overwrite, quiet, verbose, threads, device
+):
     """Encode a video into a .gcv file."""
     from gancodec.api import encode_file
 
@@ -136,7 +139,7 @@ def encode(input_path, output, quality, frames, size, fps, measure_psnr, as_json
         s = encode_file(
             input_path, output, quality=quality, frames=frames, overwrite=overwrite,
             size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
-            progress=progress,
+            progress=progress, device=device,
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "
@@ -154,12 +157,14 @@ def encode(input_path, output, quality, frames, size, fps, measure_psnr, as_json
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
-def decode(input_path, output, fmt, as_json, overwrite, quiet, verbose, threads):
+def decode(input_path, output, fmt, as_json, overwrite, quiet, verbose, threads, device):
     """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv)."""
     from gancodec.api import decode_file
 
     with progress_bar(quiet, "decode") as progress:
-        s = decode_file(input_path, output, overwrite=overwrite, fmt=fmt, threads=threads, progress=progress)
+        s = decode_file(
+            input_path, output, overwrite=overwrite, fmt=fmt, threads=threads, progress=progress, device=device
+        )
     line = f"decoded {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
     _report(line, s.to_dict(), quiet, as_json)
 

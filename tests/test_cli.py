@@ -113,7 +113,7 @@ def test_encode_audio_only_file(tmp_path):
 @pytest.mark.parametrize(
     "flags, text",
     [(["--quality", "9"], "--quality"), (["--quality", "0.5"], "--quality"), (["--frames", "0"], "--frames"),
-     (["--threads", "0"], "--threads")],
+     (["--threads", "0"], "--threads"), (["--device", "tpu"], "--device")],
 )  # fmt: skip
 def test_invalid_flags(clip, tmp_path, flags, text):
     assert_one_line_error(run("encode", clip, "-o", tmp_path / "o.gcv", *flags), 2, text)
@@ -187,3 +187,42 @@ def test_decode_unknown_model(encoded, tmp_path):
 
 def test_decode_missing_file(tmp_path):
     assert_one_line_error(run("decode", tmp_path / "nope.gcv"), 1, "no such file")
+
+
+def test_zero_frame_video(tmp_path):
+    src = _write(tmp_path / "zero.y4m", b"YUV4MPEG2 W64 H64 F30:1 Ip A1:1 C420jpeg\n")
+    assert_one_line_error(run("encode", src, "-o", tmp_path / "o.gcv"), 1, "no frames")
+    assert _no_leftovers(tmp_path, {"zero.y4m"})
+
+
+def test_raw_yuv_needs_size(tmp_path):
+    src = _write(tmp_path / "raw.yuv", bytes(64 * 64 * 3 // 2))
+    assert_one_line_error(run("encode", src, "-o", tmp_path / "o.gcv"), 2, "--size")
+    assert run("encode", src, "-o", tmp_path / "o.gcv", "--size", "64x64", "-q").exit_code == 0
+
+
+def test_sigterm_leaves_no_partial_output(tmp_path):
+    """A terminated encode exits 143 and removes its temporary file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import SAMPLE
+
+    out = tmp_path / "big.gcv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gancodec", "encode", str(SAMPLE), "-o", str(out), "-q", "--psnr"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".part.gcv") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "encoder never started writing"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip() == "gancodec: error: terminated"
+    assert list(tmp_path.iterdir()) == [] and not out.exists()
+    assert os.path.exists(SAMPLE)

@@ -102,6 +102,7 @@ class IntraCodec(CompressionModel):
         self.entropy_bottleneck = EntropyBottleneck(nh)
         self.gaussian_conditional = GaussianConditional(None)
         self._exact_h_s: FixedPointNet | None = None
+        self.device = torch.device("cpu")
 
     # -- gains -------------------------------------------------------------------------------
     def _gain(self, table: Tensor, quality: Tensor) -> Tensor:
@@ -132,10 +133,19 @@ class IntraCodec(CompressionModel):
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
     # -- inference ---------------------------------------------------------------------------
-    def prepare_inference(self) -> None:
-        """Build the exact hyper-synthesis. Call after loading weights (CDF tables included)."""
+    def prepare_inference(self, device: str | torch.device = "cpu") -> None:
+        """Build the exact hyper-synthesis and place the transforms. Call after loading weights.
+
+        The transforms (g_a, h_a, g_s, gains) run on `device`; the entropy models and the exact
+        hyper-synthesis stay on the CPU, where the rANS coder is.
+        """
         self.eval()
         self._exact_h_s = FixedPointNet(self.h_s)
+        self.device = torch.device(device)
+        for module in (self.g_a, self.h_a, self.g_s):
+            module.to(self.device)
+        self.log_gain.data = self.log_gain.data.to(self.device)
+        self.log_inv_gain.data = self.log_inv_gain.data.to(self.device)
 
     def _entropy_params(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         if self._exact_h_s is None:
@@ -147,8 +157,9 @@ class IntraCodec(CompressionModel):
     def compress(self, x: Tensor, quality: float) -> tuple[list[bytes], tuple[int, int]]:
         """Code one packed frame x (1,6,H/2,W/2). Returns ([z_string, y_string], z spatial shape)."""
         q = torch.tensor([quality], dtype=torch.float32)
-        y_g = self.g_a(x - 0.5) * self.gain(q)
-        z = self.h_a(y_g)
+        y_g = self.g_a(x.to(self.device) - 0.5) * self.gain(q)
+        z = self.h_a(y_g).cpu()
+        y_g = y_g.cpu()
         z_strings = self.entropy_bottleneck.compress(z)
         z_shape = tuple(z.shape[-2:])
         z_hat = self.entropy_bottleneck.decompress(z_strings, z_shape)
@@ -165,4 +176,4 @@ class IntraCodec(CompressionModel):
         scales, means = self._entropy_params(z_hat)
         indexes = self.gaussian_conditional.build_indexes(scales)
         y_hat_g = self.gaussian_conditional.decompress([strings[1]], indexes, means=means)
-        return self.g_s(y_hat_g * self.inv_gain(q)) + 0.5
+        return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
-from gancodec.errors import ModelError
+from gancodec.errors import ModelError, UsageError
 from gancodec.models.intra import IntraCodec, IntraConfig
 
 DEFAULT_MODEL = "gc-intra-hp"
@@ -64,21 +64,31 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dic
     return state, metadata
 
 
+def resolve_device(name: str = "auto") -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: no CUDA device is available (use --device cpu)")
+    if not (name == "cpu" or name.startswith("cuda")):
+        raise UsageError(f"unknown --device '{name}' (use auto, cpu, cuda or cuda:N)")
+    return name
+
+
 @lru_cache(maxsize=4)
-def load_model(model_id: str = DEFAULT_MODEL) -> tuple[IntraCodec, bytes]:
-    """Returns (model ready for compress/decompress, SHA-256 of its weights file)."""
+def load_model(model_id: str = DEFAULT_MODEL, device: str = "cpu") -> tuple[IntraCodec, bytes]:
+    """Returns (model ready for compress/decompress on `device`, SHA-256 of its weights file)."""
     path = weights_path(model_id)
     state, metadata = load_state_dict_file(path)
     config = IntraConfig(**json.loads(metadata.get("config", "{}")))
     model = IntraCodec(config)
     model.load_state_dict(state)
-    model.prepare_inference()
+    model.prepare_inference(device)
     return model, file_sha256(path)
 
 
-def check_stream_model(model_id: str, stream_sha256: bytes) -> IntraCodec:
+def check_stream_model(model_id: str, stream_sha256: bytes, device: str = "cpu") -> IntraCodec:
     """Loads the model a stream was made with and checks its weights hash."""
-    model, sha = load_model(model_id)
+    model, sha = load_model(model_id, device)
     if sha != stream_sha256:
         raise ModelError(
             f"stream was made with other weights for model '{model_id}' "
