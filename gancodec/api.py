@@ -19,7 +19,7 @@ import torch
 from gancodec import __version__
 from gancodec.bitstream import FRAME_I, RECORD_AUDIO, GcvReader, GcvWriter, Record, StreamHeader
 from gancodec.errors import BitstreamError, InputError, UsageError
-from gancodec.fileio import atomic_output, check_output
+from gancodec.fileio import atomic_output, check_output, open_gcv
 from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio
 from gancodec.metrics import frame_psnr
@@ -142,18 +142,6 @@ def encode_file(
 def _z_shape(header: StreamHeader, model) -> tuple[int, int]:
     stride = model.config.stride
     return -(-header.height // stride), -(-header.width // stride)
-
-
-def open_gcv(path: str | os.PathLike):
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file ({p})")
-    if p.is_dir():
-        raise InputError(f"is a directory, not a .gcv file ({p})")
-    try:
-        return open(p, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror} ({p})") from None
 
 
 def decode_file(

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from gancodec.errors import GancodecError, OutputExistsError, UsageError
+from gancodec.errors import GancodecError, InputError, OutputExistsError, UsageError
 
 
 def check_output(output: str | os.PathLike, overwrite: bool, inputs: tuple = ()) -> Path:
@@ -48,3 +48,16 @@ def atomic_output(output: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def open_gcv(path: str | os.PathLike):
+    """Opens a .gcv for reading, with one-line errors for the usual problems."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file ({p})")
+    if p.is_dir():
+        raise InputError(f"is a directory, not a .gcv file ({p})")
+    try:
+        return open(p, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror} ({p})") from None

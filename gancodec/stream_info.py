@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 
 from gancodec.bitstream import RECORD_NAMES, GcvReader
+from gancodec.fileio import open_gcv
 
 
 def describe(path: str | os.PathLike) -> dict:
-    from gancodec.api import open_gcv
-
     with open_gcv(path) as f:
         reader = GcvReader(f)
         h = reader.header

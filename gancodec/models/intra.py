@@ -172,8 +172,20 @@ class IntraCodec(CompressionModel):
     def decompress(self, strings: list[bytes], z_shape: tuple[int, int], quality: float) -> Tensor:
         """Inverse of compress(): returns x_hat (1,6,H/2,W/2), float in about [0,1]."""
         q = torch.tensor([quality], dtype=torch.float32)
-        z_hat = self.entropy_bottleneck.decompress([strings[0]], z_shape)
+        z_symbols = self.config.hyper_channels * z_shape[0] * z_shape[1]
+        z_hat = self.entropy_bottleneck.decompress([_guarded(strings[0], z_symbols)], z_shape)
         scales, means = self._entropy_params(z_hat)
         indexes = self.gaussian_conditional.build_indexes(scales)
-        y_hat_g = self.gaussian_conditional.decompress([strings[1]], indexes, means=means)
+        y_string = _guarded(strings[1], indexes.numel())
+        y_hat_g = self.gaussian_conditional.decompress([y_string], indexes, means=means)
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
+
+
+def _guarded(string: bytes, num_symbols: int) -> bytes:
+    """Appends zero words so that the rANS decoder never reads past its buffer.
+
+    CompressAI's decoder does no bounds checks: a damaged or hostile string makes it read on
+    past the end (at most about one 32-bit word per symbol, plus bypass-coded escapes, which stop
+    at the first zero word). Valid strings never reach the padding, so decoding is unchanged.
+    """
+    return string + bytes(8 * num_symbols + 4096)
