@@ -108,7 +108,11 @@ def encode_file(
             weights_sha256=weights_sha, quality=quality, gop=1,
             metadata={"encoder": f"gancodec {__version__}", "source": Path(input_path).name},
         )  # fmt: skip
-        total = min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count or None
+        total = (
+            min(frames, reader.frame_count)
+            if frames and reader.frame_count
+            else frames or reader.frame_count or None
+        )
         psnrs = []
         with open(tmp, "wb") as f:
             writer = GcvWriter(f, header)

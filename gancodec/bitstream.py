@@ -22,9 +22,10 @@ import io
 import json
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from gancodec.errors import BitstreamError
 
@@ -91,7 +92,9 @@ class Record:
         if len(self.streams) > MAX_STREAMS:
             raise ValueError("too many streams in one record")
         out = bytearray(RECORD_SYNC)
-        out += struct.pack("<BIHB", self.type, self.frame_number, quality_to_milli(self.quality), len(self.streams))
+        out += struct.pack(
+            "<BIHB", self.type, self.frame_number, quality_to_milli(self.quality), len(self.streams)
+        )
         for s in self.streams:
             out += encode_varint(len(s)) + s
         out += struct.pack("<I", zlib.crc32(out))
@@ -103,7 +106,7 @@ class Record:
 
 
 def quality_to_milli(quality: float) -> int:
-    return int(round(quality * 1000))
+    return round(quality * 1000)
 
 
 def _str8(text: str) -> bytes:

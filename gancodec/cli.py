@@ -14,6 +14,7 @@ import traceback
 import warnings
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -65,18 +66,20 @@ def handle_errors(func):
 
 
 @contextmanager
-def progress_bar(quiet: bool, desc: str):
-    """Yields a callback(done, total) that drives a tqdm bar on stderr (frames, fps, ETA)."""
+def progress_bar(quiet: bool, desc: str, unit: str = "frame"):
+    """Yields a callback(done, total[, label]) that drives a tqdm bar on stderr (count, rate, ETA)."""
     if quiet:
         yield None
         return
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True, disable=None)
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=None)
 
-    def update(done: int, total: int | None) -> None:
+    def update(done: int, total: int | None, label: str | None = None) -> None:
         if total and bar.total != total:
             bar.total = total
+        if label is not None:
+            bar.set_postfix_str(label)
         bar.update(done - bar.n)
 
     try:
@@ -121,7 +124,9 @@ def main() -> None:
 @main.command()
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(), help="Output .gcv [default: INPUT with .gcv suffix].")
-@click.option("--quality", type=float, default=4.0, help="1 (smallest file) .. 8 (best picture), fractional allowed.")
+@click.option(
+    "--quality", type=float, default=4.0, help="1 (smallest file) .. 8 (best picture), fractional allowed."
+)
 @click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
 @click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
@@ -130,7 +135,19 @@ def main() -> None:
 @with_common
 @handle_errors
 def encode(
-    input_path, output, quality, frames, size, fps, measure_psnr, as_json, overwrite, quiet, verbose, threads, device
+    input_path,
+    output,
+    quality,
+    frames,
+    size,
+    fps,
+    measure_psnr,
+    as_json,
+    overwrite,
+    quiet,
+    verbose,
+    threads,
+    device,
 ):
     """Encode a video into a .gcv file."""
     from gancodec.api import encode_file
@@ -153,7 +170,12 @@ def encode(
 @main.command()
 @click.argument("input_path", metavar="INPUT.gcv")
 @click.option("-o", "--output", type=click.Path(), help="Output video [default: INPUT.decoded.mp4].")
-@click.option("--format", "fmt", type=click.Choice(["mp4", "mkv", "y4m", "yuv"]), help="Output format [default: from suffix].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mp4", "mkv", "y4m", "yuv"]),
+    help="Output format [default: from suffix].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
@@ -163,7 +185,13 @@ def decode(input_path, output, fmt, as_json, overwrite, quiet, verbose, threads,
 
     with progress_bar(quiet, "decode") as progress:
         s = decode_file(
-            input_path, output, overwrite=overwrite, fmt=fmt, threads=threads, progress=progress, device=device
+            input_path,
+            output,
+            overwrite=overwrite,
+            fmt=fmt,
+            threads=threads,
+            progress=progress,
+            device=device,
         )
     line = f"decoded {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
     _report(line, s.to_dict(), quiet, as_json)
@@ -206,6 +234,108 @@ def export_weights_cmd(checkpoint, output, verbose):
     from gancodec.train.export import export_weights
 
     click.echo(f"wrote {export_weights(checkpoint, output)}", err=True)
+
+
+X26X_PRESETS = [
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+]  # fmt: skip
+CRF_HELP = (
+    "CRF points of an ffmpeg codec, repeatable, e.g. --crf x264=22,27,32 "
+    "[default: x264/x265 17,22,27,32,37,42; svtav1 20,30,38,46,54,62]."
+)
+
+
+def parse_crf_options(values: tuple[str, ...]) -> dict[str, str]:
+    """('x264=22,27', 'svtav1=30,40') -> {'x264': '22,27', 'svtav1': '30,40'}."""
+    out = {}
+    for value in values:
+        codec, sep, points = value.partition("=")
+        if not sep or not codec.strip() or not points.strip():
+            raise UsageError(f"--crf expects CODEC=A,B,..., e.g. x264=22,27,32 (got '{value}')")
+        out[codec.strip().lower()] = points
+    return out
+
+
+@main.command()
+@click.argument("videos", nargs=-1, required=True, metavar="VIDEO...")
+@click.option("-o", "--output", default="bench-report", type=click.Path(file_okay=False),
+              help="Report folder: results.json, results.csv, report.md, PNG plots, cache/.")  # fmt: skip
+@click.option("--codecs", default="gancodec,x264,x265,svtav1", help="Comma-separated codecs to compare.")
+@click.option("--frames", type=int, default=30, help="Code the first N frames of each video.")
+@click.option("--gop", type=int, default=32,
+              help="I-frame period of x264/x265/SVT-AV1 (-1: one I-frame); gancodec: intra-only")  # fmt: skip
+@click.option("--preset", type=click.Choice(X26X_PRESETS), default="medium",
+              help="x264/x265 preset (SVT-AV1 always uses preset 8).")  # fmt: skip
+@click.option("--anchor", default="x264", help="Reference codec of the BD-rate tables.")
+@click.option("--qualities", default="1,2.5,4,5.5,7,8", help="gancodec --quality points.")
+@click.option("--crf", "crfs", multiple=True, metavar="CODEC=A,B,...", help=CRF_HELP)
+@click.option("--no-cache", is_flag=True, help="Measure every point again instead of reusing OUTPUT/cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json on stdout.")
+@with_common
+@handle_errors
+def bench(videos, output, codecs, frames, gop, preset, anchor, qualities, crfs, no_cache, as_json,
+          overwrite, quiet, verbose, threads, device):  # fmt: skip
+    """Rate-distortion benchmark of gancodec against x264/x265/SVT-AV1 (BD-rate, plots, speeds)."""
+    import shlex
+
+    from gancodec.bench import run_bench
+
+    command = "gancodec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with progress_bar(quiet, "bench", unit="encode") as progress:
+        report = run_bench(
+            videos, output, codecs=codecs, frames=frames, gop=gop, preset=preset, anchor=anchor,
+            qualities=qualities, points=parse_crf_options(crfs), overwrite=overwrite,
+            use_cache=not no_cache, threads=threads, device=device, progress=progress, command=command,
+        )  # fmt: skip
+    if as_json:
+        click.echo((Path(output) / "results.json").read_text())
+    if not quiet:
+        _bench_summary(report, output)
+    if report.errors:
+        raise GancodecError(
+            f"{len(report.errors)} video(s) or point(s) failed (see above); "
+            f"the report covers the rest ({output})"
+        )
+
+
+def _bench_summary(report, output: str) -> None:
+    from gancodec.bench.summary import bd_tables
+
+    cached = sum(r.cached for r in report.results)
+    plots = sum(p.suffix == ".png" for p in report.written)
+    click.echo(
+        f"wrote {output}/report.md, results.json, results.csv and {plots} plots: {len(report.videos)} "
+        f"video(s), {len(report.results)} points ({cached} from cache) in {report.seconds:.0f} s",
+        err=True,
+    )
+    anchor = report.config.anchor
+    for codec, row in bd_tables(report.results, anchor).get("psnr-y", {}).items():
+        value = row["average"].rate.format(2, " %")
+        click.echo(f"  {codec}: BD-rate (PSNR-Y) vs {anchor}: {value}", err=True)
+
+
+@main.command("metrics")
+@click.argument("ref", metavar="REF")
+@click.argument("dist", metavar="DIST")
+@click.option("--frames", type=int, default=None, help="Compare only the first N frames.")
+@click.option("--size", default=None, help="Frame size WxH, for raw .yuv inputs.")
+@click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv inputs.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-frame values and global summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@handle_errors
+def metrics_cmd(ref, dist, frames, size, fps, as_json, quiet, verbose):
+    """PSNR-Y/U/V/YUV/RGB, SSIM and MS-SSIM of DIST against REF, per frame and global (stdout)."""
+    from gancodec.metrics import compare_videos, format_table
+
+    if frames is not None and frames < 1:
+        raise UsageError("--frames must be at least 1")
+    with progress_bar(quiet, "metrics") as progress:
+        result = compare_videos(ref, dist, frames=frames, size=parse_size(size), fps=fps, progress=progress)
+    if as_json:
+        click.echo(json.dumps({"ref": ref, "dist": dist, **result.to_dict()}, indent=2))
+    else:
+        click.echo(format_table(result))
 
 
 def _report(line: str, data: dict, quiet: bool, as_json: bool) -> None:

@@ -240,5 +240,30 @@ def compare_videos(
         known = [c for c in (ref.frame_count, dist.frame_count, frames) if c]
         total = min(known) if known else None
         return compare_frames(
-            ref.frames(limit=frames), dist.frames(limit=frames), str(ref_path), str(dist_path), total, progress
+            ref.frames(limit=frames),
+            dist.frames(limit=frames),
+            str(ref_path),
+            str(dist_path),
+            total,
+            progress,
         )
+
+
+def format_table(result: VideoMetrics) -> str:
+    """Human-readable per-frame table followed by the global summary rows (n/a: not defined)."""
+    digits = {m: (4 if "ssim" in m else 2) for m in METRICS}
+    header = f"{'frame':>8}" + "".join(f"{m:>10}" for m in METRICS)
+
+    def cell(value: float | None, metric: str) -> str:
+        return f"{'n/a':>10}" if value is None else f"{value:>10.{digits[metric]}f}"
+
+    lines = [header]
+    for i in range(result.frames):
+        lines.append(f"{i:>8}" + "".join(cell(result.per_frame[m][i], m) for m in METRICS))
+    lines.append("")
+    summary = result.global_
+    for stat in ("mean", "median", "stdev", "min", "max"):
+        lines.append(
+            f"{stat:>8}" + "".join(cell(summary[m][stat] if summary[m] else None, m) for m in METRICS)
+        )
+    return "\n".join(lines)

@@ -52,7 +52,9 @@ def write_clip(path: Path, width=64, height=64, count=4, fps=30, audio=False, co
             t = np.arange(total) / 48000.0
             wave = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             for k in range(0, total - samples_per_frame, samples_per_frame):
-                af = av.AudioFrame.from_ndarray(wave[None, k : k + samples_per_frame], format="fltp", layout="mono")
+                af = av.AudioFrame.from_ndarray(
+                    wave[None, k : k + samples_per_frame], format="fltp", layout="mono"
+                )
                 af.sample_rate = 48000
                 af.pts = k
                 af.time_base = Fraction(1, 48000)

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from gancodec.cli import main
 
-
-FIXED = struct.calcsize("<HIIBBIIIIH")  # fixed-size fields at the start of the header body (docs/bitstream.md)
+FIXED = struct.calcsize(
+    "<HIIBBIIIIH"
+)  # fixed-size fields at the start of the header body (docs/bitstream.md)
 
 
 def run(*args):

@@ -8,14 +8,13 @@ import av
 import numpy as np
 import pytest
 import torch
+from conftest import write_clip
 
 from gancodec.api import decode_file, encode_file
 from gancodec.io import VideoReader
 from gancodec.metrics import frame_psnr
 from gancodec.models.registry import load_model
 from gancodec.models.yuv import YuvFrame, pack, unpack
-
-from conftest import write_clip
 
 
 def read_frames(path, **kw) -> list[YuvFrame]:
@@ -47,7 +46,9 @@ def test_encoder_and_decoder_agree(clip, tmp_path):
     """--psnr measures the decoder's own reconstruction inside the encoder: it must match the file."""
     summary = encode_file(clip, tmp_path / "a.gcv", quality=5, measure_psnr=True)
     decode_file(tmp_path / "a.gcv", tmp_path / "a.mkv")
-    rec_psnr = np.mean([frame_psnr(a, b).y for a, b in zip(read_frames(clip), read_frames(tmp_path / "a.mkv"))])
+    rec_psnr = np.mean(
+        [frame_psnr(a, b).y for a, b in zip(read_frames(clip), read_frames(tmp_path / "a.mkv"))]
+    )
     assert summary.psnr_y == pytest.approx(rec_psnr, abs=1e-9)
 
 

@@ -11,12 +11,11 @@ import io
 import random
 
 import pytest
+from conftest import write_clip
 
 from gancodec.api import decode_file
 from gancodec.bitstream import GcvReader, GcvWriter, Record
 from gancodec.errors import GancodecError
-
-from conftest import write_clip
 
 CASES = 24
 
@@ -47,7 +46,9 @@ def _mutate_payloads(reader: GcvReader, rng: random.Random) -> bytes:
             streams[k] = streams[k][: rng.randrange(len(streams[k]) + 1)]
         else:
             streams[k] = bytearray(rng.randbytes(rng.randrange(64)))
-        writer.write_record(Record(record.type, record.frame_number, record.quality, [bytes(s) for s in streams]))
+        writer.write_record(
+            Record(record.type, record.frame_number, record.quality, [bytes(s) for s in streams])
+        )
     writer.close()
     return buf.getvalue()
 

@@ -26,7 +26,7 @@ MAX_DIMENSION = 16384
 av.logging.set_level(av.logging.ERROR)
 
 
-def _frame_to_yuv(frame: av.VideoFrame) -> YuvFrame:
+def frame_to_yuv(frame: av.VideoFrame) -> YuvFrame:
     if frame.format.name != "yuv420p":
         frame = frame.reformat(format="yuv420p")
     planes = []
@@ -34,6 +34,16 @@ def _frame_to_yuv(frame: av.VideoFrame) -> YuvFrame:
         buf = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
         planes.append(buf[: plane.height, : plane.width].copy())
     return YuvFrame(*planes)
+
+
+def yuv_to_av_frame(frame: YuvFrame, pts: int) -> av.VideoFrame:
+    """A fresh yuv420p VideoFrame (pict_type NONE, so an encoder picks frame types itself)."""
+    out = av.VideoFrame(frame.width, frame.height, "yuv420p")
+    for plane, data in zip(out.planes, frame):
+        buf = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        buf[: data.shape[0], : data.shape[1]] = data
+    out.pts = pts
+    return out
 
 
 class VideoReader:
@@ -108,7 +118,7 @@ class VideoReader:
             for frame in self._container.decode(self._stream):
                 if (frame.width, frame.height) != (self.width, self.height):
                     frame = frame.reformat(width=self.width, height=self.height)
-                yield _frame_to_yuv(frame)
+                yield frame_to_yuv(frame)
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode video: {_reason(exc)} ({self.path})") from None
 
@@ -182,11 +192,7 @@ class VideoWriter:
             for plane in frame:
                 self._raw_file.write(np.ascontiguousarray(plane).tobytes())
             return
-        av_frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        for plane, data in zip(av_frame.planes, frame):
-            buf = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
-            buf[: data.shape[0], : data.shape[1]] = data
-        av_frame.pts = self._pts
+        av_frame = yuv_to_av_frame(frame, self._pts)
         self._pts += 1
         self._container.mux(self._stream.encode(av_frame))
 

@@ -75,7 +75,11 @@ def _quantize_conv(layer: nn.Conv2d | nn.ConvTranspose2d) -> tuple[str, dict]:
     fan_in = weight[0].numel() if not is_transposed else weight[:, 0].numel()
     if fan_in >= _MAX_FAN_IN:
         raise ValueError("fan-in too large for exact fixed-point evaluation")
-    bias = layer.bias.detach().double() if layer.bias is not None else torch.zeros(layer.out_channels, dtype=torch.float64)
+    bias = (
+        layer.bias.detach().double()
+        if layer.bias is not None
+        else torch.zeros(layer.out_channels, dtype=torch.float64)
+    )
     params = {
         "weight": weight,
         "bias": torch.round(bias * 2 ** (WEIGHT_BITS + ACT_BITS)),

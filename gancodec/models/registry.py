@@ -58,7 +58,7 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dic
     state = {}
     with safe_open(str(path), framework="pt") as f:
         metadata = f.metadata() or {}
-        for key in f.keys():
+        for key in f.keys():  # noqa: SIM118 - safe_open is not a dict
             tensor = f.get_tensor(key)
             state[key] = tensor.float() if tensor.dtype == torch.float16 else tensor
     return state, metadata

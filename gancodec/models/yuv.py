@@ -55,9 +55,9 @@ def _pad_plane(plane: Tensor, height: int, width: int) -> Tensor:
 def pack(frame: YuvFrame, multiple: int) -> Tensor:
     """YuvFrame -> (1, 6, Hp/2, Wp/2) float32 in [0, 1], padded to `multiple` (luma pixels)."""
     wp, hp = padded_size(frame.width, frame.height, multiple)
-    y = torch.from_numpy(np.ascontiguousarray(frame.y)).float()[None] / 255.0
-    u = torch.from_numpy(np.ascontiguousarray(frame.u)).float()[None] / 255.0
-    v = torch.from_numpy(np.ascontiguousarray(frame.v)).float()[None] / 255.0
+    y = torch.from_numpy(np.array(frame.y, dtype=np.float32))[None] / 255.0
+    u = torch.from_numpy(np.array(frame.u, dtype=np.float32))[None] / 255.0
+    v = torch.from_numpy(np.array(frame.v, dtype=np.float32))[None] / 255.0
     y = _pad_plane(y, hp, wp)
     u = _pad_plane(u, hp // 2, wp // 2)
     v = _pad_plane(v, hp // 2, wp // 2)

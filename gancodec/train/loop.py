@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import os
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomllib
 import torch
 
 from gancodec.models.intra import IntraCodec, IntraConfig, lambda_for_quality
