@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from gancodec import __version__
@@ -25,7 +26,7 @@ from gancodec.io.video import extract_audio
 from gancodec.metrics import frame_psnr
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
-from gancodec.models.yuv import pack, unpack
+from gancodec.models.yuv import YuvFrame, pack, unpack
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 
@@ -156,8 +157,14 @@ def decode_file(
     threads: int | None = None,
     progress: Progress | None = None,
     device: str = "cpu",
+    conceal: bool = False,
 ) -> CodingSummary:
-    """Decodes a .gcv file into a video file (format from the suffix or `fmt`)."""
+    """Decodes a .gcv file into a video file (format from the suffix or `fmt`).
+
+    Without `conceal`, the first damaged frame stops decoding with an error naming it. With it,
+    a damaged or missing frame is replaced by the last good one (grey before the first) and its
+    number is listed in the summary's `concealed`.
+    """
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".decoded.mp4")
     container = output_format(output_path, fmt)
@@ -169,12 +176,15 @@ def decode_file(
         model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device))
         z_shape = _z_shape(header, model)
         count = 0
+        concealed: list[int] = []
         with atomic_output(output_path) as tmp:
-            audio = reader.audio()
+            audio = _audio_or_none(reader) if conceal else reader.audio()
             writer = VideoWriter(tmp, header.width, header.height, header.fps, container, audio_source=audio)
             try:
-                for count, record in enumerate(reader.frames(), start=1):
-                    frame = _decode_record(model, record, z_shape, header)
+                records = _concealing(reader, model, z_shape, concealed) if conceal else (
+                    _decode_record(model, r, z_shape, header) for r in reader.frames()
+                )
+                for count, frame in enumerate(records, start=1):
                     writer.write(frame)
                     if progress:
                         progress(count, header.frame_count)
@@ -186,8 +196,33 @@ def decode_file(
                 raise
     return CodingSummary(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
-        Path(input_path).stat().st_size, time.perf_counter() - start,
+        Path(input_path).stat().st_size, time.perf_counter() - start, concealed=concealed,
     )  # fmt: skip
+
+
+def _audio_or_none(reader: GcvReader) -> bytes | None:
+    try:
+        return reader.audio()
+    except BitstreamError:
+        return None
+
+
+def _concealing(reader: GcvReader, model, z_shape, concealed: list[int]) -> Iterator[YuvFrame]:
+    """Decoded frames in order; a damaged frame repeats the last good one (grey at the start)."""
+    header = reader.header
+    cw, ch = (header.width + 1) // 2, (header.height + 1) // 2
+    last = YuvFrame(
+        np.full((header.height, header.width), 128, np.uint8), np.full((ch, cw), 128, np.uint8),
+        np.full((ch, cw), 128, np.uint8),
+    )  # fmt: skip
+    for number, record in reader.frames_resilient():
+        try:
+            if record is None:
+                raise BitstreamError("damaged")
+            last = _decode_record(model, record, z_shape, header)
+        except BitstreamError:
+            concealed.append(number)
+        yield last
 
 
 def _decode_record(model, record: Record, z_shape: tuple[int, int], header: StreamHeader):

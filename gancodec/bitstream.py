@@ -330,3 +330,50 @@ class GcvReader:
             raise BitstreamError(
                 f"truncated file: header says {self.header.frame_count} frames, found {expected}"
             )
+
+    def frames_resilient(self) -> Iterator[tuple[int, Record | None]]:
+        """(frame_number, record) for every frame the header announces; record None if damaged.
+
+        After a damaged record the reader resynchronises on the next sync word that starts a record
+        with a valid CRC, like a broadcast decoder; frames in between are reported as None.
+        """
+        expected, pos = 0, self.data_start
+        while expected < self.header.frame_count:
+            record, pos = self._next_good_record(pos)
+            if record is None:
+                break
+            if record.type not in (FRAME_I, FRAME_P) or record.frame_number < expected:
+                continue
+            number = min(record.frame_number, self.header.frame_count)
+            for lost in range(expected, number):
+                yield lost, None
+            if record.frame_number >= self.header.frame_count:
+                expected = number
+                break
+            yield record.frame_number, record
+            expected = record.frame_number + 1
+        for lost in range(expected, self.header.frame_count):
+            yield lost, None
+
+    def _next_good_record(self, pos: int) -> tuple[Record | None, int]:
+        """The first intact record at or after byte `pos`, and the byte after it."""
+        while pos < self.size:
+            self.f.seek(pos)
+            try:
+                record = read_record(self.f, self.size - pos)
+                if record is None:
+                    return None, self.size
+                return record, self.f.tell()
+            except BitstreamError:
+                pos = self._find_sync(pos + 1)
+        return None, self.size
+
+    def _find_sync(self, pos: int, block: int = 1 << 16) -> int:
+        while pos < self.size:
+            self.f.seek(pos)
+            chunk = self.f.read(block + 1)
+            hit = chunk.find(RECORD_SYNC)
+            if hit >= 0:
+                return pos + hit
+            pos += block
+        return self.size

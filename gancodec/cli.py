@@ -176,10 +176,11 @@ def encode(
     type=click.Choice(["mp4", "mkv", "y4m", "yuv"]),
     help="Output format [default: from suffix].",
 )
+@click.option("--conceal", is_flag=True, help="Repeat the last good frame over damaged frames instead of stopping.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
-def decode(input_path, output, fmt, as_json, overwrite, quiet, verbose, threads, device):
+def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose, threads, device):
     """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv)."""
     from gancodec.api import decode_file
 
@@ -192,8 +193,11 @@ def decode(input_path, output, fmt, as_json, overwrite, quiet, verbose, threads,
             threads=threads,
             progress=progress,
             device=device,
+            conceal=conceal,
         )
     line = f"decoded {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
+    if s.concealed:
+        line += f"; concealed {len(s.concealed)} damaged frame(s): {', '.join(map(str, s.concealed))}"
     _report(line, s.to_dict(), quiet, as_json)
 
 

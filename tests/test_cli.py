@@ -227,3 +227,44 @@ def test_sigterm_leaves_no_partial_output(tmp_path):
     assert err.strip() == "gancodec: error: terminated"
     assert list(tmp_path.iterdir()) == [] and not out.exists()
     assert os.path.exists(SAMPLE)
+
+
+def _damage_frame(data: bytes, number: int) -> bytes:
+    """Flips a payload byte inside frame `number` (records are found by their sync word)."""
+    import io
+
+    from gancodec.bitstream import GcvReader
+
+    offsets = [r.offset for r in GcvReader(io.BytesIO(data)).frames()]
+    out = bytearray(data)
+    out[offsets[number] + 14] ^= 0x55
+    return bytes(out)
+
+
+def test_damaged_frame_stops_decoding_and_names_it(encoded, tmp_path):
+    bad = _write(tmp_path / "bad.gcv", _damage_frame(encoded.read_bytes(), 2))
+    assert_one_line_error(run("decode", bad, "-o", tmp_path / "o.yuv"), 3, "frame 2")
+    assert not (tmp_path / "o.yuv").exists()
+
+
+def test_conceal_repeats_last_good_frame(encoded, tmp_path):
+    bad = _write(tmp_path / "bad.gcv", _damage_frame(encoded.read_bytes(), 2))
+    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["concealed"] == [2] and summary["frames"] == 4
+    frame_bytes = 64 * 64 * 3 // 2
+    data = (tmp_path / "c.yuv").read_bytes()
+    assert len(data) == 4 * frame_bytes
+    assert data[2 * frame_bytes : 3 * frame_bytes] == data[frame_bytes : 2 * frame_bytes]
+    assert run("decode", encoded, "-o", tmp_path / "ok.yuv", "--conceal", "-q").exit_code == 0
+    assert (tmp_path / "ok.yuv").read_bytes()[3 * frame_bytes :] == data[3 * frame_bytes :]
+
+
+def test_conceal_truncated_tail(encoded, tmp_path):
+    data = encoded.read_bytes()
+    bad = _write(tmp_path / "cut.gcv", data[: len(data) * 2 // 3])
+    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["frames"] == 4 and summary["concealed"] and summary["concealed"][-1] == 3
