@@ -181,8 +181,10 @@ def decode_file(
             audio = _audio_or_none(reader) if conceal else reader.audio()
             writer = VideoWriter(tmp, header.width, header.height, header.fps, container, audio_source=audio)
             try:
-                records = _concealing(reader, model, z_shape, concealed) if conceal else (
-                    _decode_record(model, r, z_shape, header) for r in reader.frames()
+                records = (
+                    _concealing(reader, model, z_shape, concealed)
+                    if conceal
+                    else (_decode_record(model, r, z_shape, header) for r in reader.frames())
                 )
                 for count, frame in enumerate(records, start=1):
                     writer.write(frame)

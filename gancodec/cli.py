@@ -176,7 +176,9 @@ def encode(
     type=click.Choice(["mp4", "mkv", "y4m", "yuv"]),
     help="Output format [default: from suffix].",
 )
-@click.option("--conceal", is_flag=True, help="Repeat the last good frame over damaged frames instead of stopping.")
+@click.option(
+    "--conceal", is_flag=True, help="Repeat the last good frame over damaged frames instead of stopping."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
