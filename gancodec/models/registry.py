@@ -39,11 +39,17 @@ MODELS = {
 }
 
 
+def register_model(model_id: str, weights_file: str | Path, description: str = "") -> None:
+    """Adds a model whose weights live outside the package (used by the golden-file tests)."""
+    MODELS[model_id] = ModelSpec(model_id, str(Path(weights_file).resolve()), description)
+
+
 def weights_path(model_id: str) -> Path:
     if model_id not in MODELS:
         known = ", ".join(sorted(MODELS))
         raise ModelError(f"unknown model '{model_id}' (this gancodec knows: {known}) — upgrade gancodec")
-    path = Path(str(resources.files("gancodec.weights").joinpath(MODELS[model_id].weights_file)))
+    name = MODELS[model_id].weights_file
+    path = Path(name) if Path(name).is_absolute() else Path(str(resources.files("gancodec.weights") / name))
     if not path.is_file():
         raise ModelError(f"weights for model '{model_id}' are missing from the installation ({path})")
     return path

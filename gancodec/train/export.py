@@ -20,10 +20,15 @@ _KEEP_FP32 = ("entropy_bottleneck", "gaussian_conditional", "g_a.1", "g_a.3", "g
 
 
 def export_weights(checkpoint: str | Path, output: str | Path, model_id: str = "gc-intra-hp") -> Path:
+    """Training checkpoint -> shippable weights."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    config = IntraConfig(**state.get("model_config", {}))
-    model = IntraCodec(config)
+    model = IntraCodec(IntraConfig(**state.get("model_config", {})))
     model.load_state_dict(state["model"])
+    return save_weights(model, output, model_id, step=state.get("step", 0))
+
+
+def save_weights(model: IntraCodec, output: str | Path, model_id: str, step: int = 0) -> Path:
+    """Computes the entropy tables and writes the model as .safetensors (atomically)."""
     model.update(scale_table=scale_table(), force=True)
     tensors = {}
     for key, value in model.state_dict().items():
@@ -31,11 +36,7 @@ def export_weights(checkpoint: str | Path, output: str | Path, model_id: str = "
         if value.is_floating_point() and not keep:
             value = value.half()
         tensors[key] = value.contiguous()
-    metadata = {
-        "model_id": model_id,
-        "config": json.dumps(asdict(config)),
-        "step": str(state.get("step", 0)),
-    }
+    metadata = {"model_id": model_id, "config": json.dumps(asdict(model.config)), "step": str(step)}
     output = Path(output)
     tmp = output.with_suffix(".tmp")
     save_file(tensors, str(tmp), metadata=metadata)

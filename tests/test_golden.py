@@ -1,0 +1,32 @@
+"""Old files keep decoding: the committed golden stream must decode to the committed pixels.
+
+If this fails, a change broke the decoding of existing .gcv files (container, entropy coding,
+fixed-point hyper-synthesis or synthesis). Fix the change, or bump the format's major version and
+keep a decoder for the old one — never regenerate the golden files to make this pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from gancodec.api import decode_file
+from gancodec.models.registry import register_model
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_golden_stream_decodes_to_reference_pixels(tmp_path):
+    expected = json.loads((DATA / "golden.json").read_text())
+    register_model(expected["model_id"], DATA / "golden-model.safetensors", "test-only tiny model")
+    old = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            out = tmp_path / f"golden{threads}.yuv"
+            decode_file(DATA / "golden.gcv", out, threads=threads)
+            assert hashlib.sha256(out.read_bytes()).hexdigest() == expected["decoded_i420_sha256"]
+    finally:
+        torch.set_num_threads(old)
