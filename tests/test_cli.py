@@ -268,3 +268,40 @@ def test_conceal_truncated_tail(encoded, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["frames"] == 4 and summary["concealed"] and summary["concealed"][-1] == 3
+
+
+def test_sigint_exits_130_and_leaves_nothing(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import SAMPLE
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gancodec", "encode", str(SAMPLE), "-o", str(tmp_path / "x.gcv"), "-q", "--psnr"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".part.gcv") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "encoder never started writing"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "gancodec: error: interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_full_disk_is_a_clear_error(encoded, tmp_path):
+    import subprocess
+
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        assert_one_line_error(run("decode", encoded, "-o", mnt / "o.y4m"), 1, "disk full")
+        assert list(mnt.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

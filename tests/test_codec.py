@@ -111,3 +111,10 @@ def test_exact_hyper_synthesis_matches_float_network():
     with torch.no_grad():
         ref = model.h_s(torch.round(z)).double()
     assert (exact - ref).abs().max() < 0.05
+
+
+def test_very_wide_frame(tmp_path):
+    src = write_clip(tmp_path / "wide.mkv", width=1030, height=18, count=1)
+    encode_file(src, tmp_path / "wide.gcv", quality=3)
+    decode_file(tmp_path / "wide.gcv", tmp_path / "wide.yuv")
+    assert (tmp_path / "wide.yuv").stat().st_size == 1030 * 18 + 2 * 515 * 9
