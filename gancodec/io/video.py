@@ -91,8 +91,18 @@ class VideoReader:
             raise InputError(f"unsupported frame size {self.width}x{self.height} ({self.path})")
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         self.fps = Fraction(rate)
-        self.frame_count = stream.frames or 0  # 0 = unknown (container does not say)
+        self.frame_count = stream.frames or self._estimate_frames(stream)  # 0 = unknown
         self.has_audio = bool(self._container.streams.audio)
+
+    def _estimate_frames(self, stream) -> int:
+        """Duration x frame rate, for progress/ETA when the container has no frame count."""
+        if stream.duration is not None and stream.time_base:
+            seconds = float(stream.duration * stream.time_base)
+        elif self._container.duration:
+            seconds = self._container.duration / av.time_base
+        else:
+            return 0
+        return max(0, round(seconds * float(self.fps)))
 
     def frames(self, limit: int | None = None) -> Iterator[YuvFrame]:
         count = 0
