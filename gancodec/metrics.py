@@ -11,6 +11,8 @@ Conventions (stated in every report, because published numbers differ on exactly
   use_sample_covariance=False, data_range=255)` -- the Wang et al. settings, equal to pytorch-msssim's.
 - MS-SSIM is on Y only, pytorch-msssim `ms_ssim(data_range=255)`. Its five scales need a short
   side > MS_SSIM_MIN_SIDE (160) pixels; for smaller frames it is None (not computed), never a guess.
+- VMAF (vmaf_v0.6.1, scores clipped to [0, 100]) from vmaf-torch when it is installed, else None;
+  computed on Y in chunks with one frame of context each side (gancodec/vmaf.py).
 - A video's `global` block summarizes the per-frame values: mean, median, population stdev, min, max
   (the mean of per-frame PSNRs, like ffmpeg and ffmpeg-quality-metrics).
 """
@@ -20,16 +22,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from gancodec.errors import InputError
 from gancodec.models.yuv import YuvFrame
+from gancodec.vmaf import StreamingVmaf, vmaf_available
 
 PSNR_CAP = 100.0
 MS_SSIM_MIN_SIDE = 160  # pytorch-msssim asserts short side > (win_size - 1) * 2**4 = 160
-METRICS = ("psnr-y", "psnr-u", "psnr-v", "psnr-yuv", "psnr-rgb", "ssim", "ms-ssim")
+METRICS = ("psnr-y", "psnr-u", "psnr-v", "psnr-yuv", "psnr-rgb", "ssim", "ms-ssim", "vmaf")
 
 # BT.601 limited range (16..235 luma, 16..240 chroma) -> full-range RGB, the matrix ffmpeg uses by default.
 _Y_SCALE = 255.0 / 219.0
@@ -154,14 +157,29 @@ class VideoMetrics:
     width: int = 0
     height: int = 0
     per_frame: dict[str, list[float | None]] = field(default_factory=lambda: {m: [] for m in METRICS})
+    vmaf: StreamingVmaf | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.vmaf is None and vmaf_available():
+            self.vmaf = StreamingVmaf()
 
     def add(self, ref: YuvFrame, dist: YuvFrame) -> FrameMetrics:
         m = frame_metrics(ref, dist)
         for key, value in m.as_dict().items():
             self.per_frame[key].append(value)
+        if self.vmaf is not None:
+            self.vmaf.push(ref.y, dist.y)
         self.frames += 1
         self.width, self.height = ref.width, ref.height
         return m
+
+    def finish(self) -> None:
+        """Completes the metrics that need look-ahead (VMAF's motion feature)."""
+        if self.vmaf is not None:
+            self.per_frame["vmaf"] = list(self.vmaf.finish())
+            self.vmaf = None
+        elif len(self.per_frame["vmaf"]) != self.frames:
+            self.per_frame["vmaf"] = [None] * self.frames  # vmaf-torch not installed
 
     @property
     def global_(self) -> dict[str, dict[str, float] | None]:
@@ -172,8 +190,7 @@ class VideoMetrics:
         return summary["mean"] if summary else None
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        del out["per_frame"]
+        out = {"frames": self.frames, "width": self.width, "height": self.height}
         out["psnr_cap"] = PSNR_CAP
         out["per_frame"] = [
             {"frame": i, **{k: v[i] for k, v in self.per_frame.items()}} for i in range(self.frames)
@@ -214,6 +231,7 @@ def compare_frames(
             progress(result.frames, total)
     if result.frames == 0:
         raise InputError(f"no frames to compare ({ref_name}, {dist_name})")
+    result.finish()
     return result
 
 

@@ -298,7 +298,9 @@ def test_full_disk_is_a_clear_error(encoded, tmp_path):
 
     mnt = tmp_path / "full"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)], capture_output=True
+    ).returncode:
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         assert_one_line_error(run("decode", encoded, "-o", mnt / "o.y4m"), 1, "disk full")

@@ -182,3 +182,25 @@ def test_metrics_cli_mismatch_is_one_line_error(tmp_path, clip):
     assert result.exit_code == 1
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("gancodec: error: frame sizes differ"), result.stderr
+
+
+def test_streaming_vmaf_equals_whole_video_vmaf():
+    """Chunked VMAF (bounded memory) gives every frame the score of a whole-video computation."""
+    import torch
+    from vmaf_torch import VMAF
+
+    from gancodec.vmaf import CHUNK, StreamingVmaf
+
+    rng = np.random.default_rng(0)
+    count = 2 * CHUNK + 5
+    base = rng.integers(0, 255, (48, 64)).astype(np.uint8)
+    ref = np.stack([np.roll(base, i, axis=1) for i in range(count)])
+    dist = np.clip(ref.astype(int) + rng.integers(-20, 20, ref.shape), 0, 255).astype(np.uint8)
+    stream = StreamingVmaf()
+    for r, d in zip(ref, dist):
+        stream.push(r, d)
+    got = stream.finish()
+    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)[:, None]  # noqa: E731
+    full = VMAF(temporal_pooling=False, enable_motion=True, clip_score=True)(as_tensor(ref), as_tensor(dist))
+    assert got == pytest.approx(full.flatten().tolist(), abs=1e-9)
+    assert 0 <= min(got) and max(got) <= 100

@@ -14,6 +14,7 @@ METRIC_LABELS = {
     "psnr-rgb": "PSNR-RGB (dB)",
     "ssim": "SSIM-Y",
     "ms-ssim": "MS-SSIM-Y",
+    "vmaf": "VMAF (v0.6.1)",
 }
 MARKERS = "osD^v<>ph*"
 

@@ -24,8 +24,8 @@ from gancodec.bench.plots import METRIC_LABELS, rd_plot
 from gancodec.metrics import MS_SSIM_MIN_SIDE, PSNR_CAP
 
 REPORT_FILES = ("results.json", "results.csv", "report.md")
-PLOT_METRICS = ("psnr-y", "psnr-yuv", "ms-ssim")
-TABLE_METRICS = ("psnr-y", "psnr-yuv", "psnr-rgb", "ssim", "ms-ssim")
+PLOT_METRICS = ("psnr-y", "psnr-yuv", "ms-ssim", "vmaf")
+TABLE_METRICS = ("psnr-y", "psnr-yuv", "psnr-rgb", "ssim", "ms-ssim", "vmaf")
 
 
 def _write_text(path: Path, text: str) -> Path:
@@ -59,7 +59,8 @@ def notes(report) -> list[str]:
         (
             "SSIM-Y: scikit-image, Gaussian window σ=1.5, population covariance, data_range 255. "
             "MS-SSIM-Y: pytorch-msssim, data_range 255; undefined (n/a) when the short side is "
-            f"≤ {MS_SSIM_MIN_SIDE} px."
+            f"≤ {MS_SSIM_MIN_SIDE} px. VMAF: vmaf_v0.6.1 via vmaf-torch (no libvmaf needed), clipped to "
+            "[0, 100], n/a when vmaf-torch is not installed."
         ),
         (
             "BD-rate / BD-PSNR: `bjontegaard` package, PCHIP, rate = bpp; negative BD-rate = fewer bits "
@@ -258,7 +259,7 @@ def report_md(report, plots: list[Path]) -> str:
     else:
         lines += ["", f"Not computed: the anchor {c.anchor} has no results."]
     lines += ["", "## Average rate–distortion points (mean over sequences)", ""]
-    header = ["codec", "point", "bpp", "kbit/s", "PSNR-Y", "PSNR-YUV", "PSNR-RGB", "SSIM", "MS-SSIM"]
+    header = ["codec", "point", "bpp", "kbit/s", "PSNR-Y", "PSNR-YUV", "PSNR-RGB", "SSIM", "MS-SSIM", "VMAF"]
     lines += _table(header, _average_rows(report))
     lines += ["", "## Speed (frames per second, mean over rate points)", ""]
     speed_rows = [

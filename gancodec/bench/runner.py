@@ -26,7 +26,7 @@ from gancodec.bench.results import PointResult, VideoInfo
 from gancodec.errors import GancodecError, InputError, OutputExistsError, UsageError
 from gancodec.metrics import compare_frames
 
-CACHE_VERSION = 1  # bump when metrics or the measurement procedure change
+CACHE_VERSION = 2  # bump when metrics or the measurement procedure change
 Progress = Callable[[int, int, str], None]  # (jobs done, jobs total, what runs now)
 Log = Callable[[str], None]
 

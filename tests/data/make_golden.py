@@ -32,5 +32,7 @@ src = write_clip(Path("/tmp/golden-src.mkv"), width=48, height=32, count=2)
 encode_file(src, HERE / "golden.gcv", quality=5.5, overwrite=True, model_id=MODEL_ID)
 decode_file(HERE / "golden.gcv", Path("/tmp/golden.yuv"), overwrite=True)
 digest = hashlib.sha256(Path("/tmp/golden.yuv").read_bytes()).hexdigest()
-(HERE / "golden.json").write_text(json.dumps({"model_id": MODEL_ID, "decoded_i420_sha256": digest}, indent=2) + "\n")
+(HERE / "golden.json").write_text(
+    json.dumps({"model_id": MODEL_ID, "decoded_i420_sha256": digest}, indent=2) + "\n"
+)
 print(digest)
