@@ -55,7 +55,7 @@ def hostile_header(data: bytes, rng: random.Random) -> bytes:
     head, body = data[:10], bytearray(data[10 : 10 + header_len - 4])
     fields = list(_FIXED.unpack_from(body))
     index = rng.choice([1, 2, 5, 6, 7, 8])  # width, height, fps num/den, frame count, gop
-    fields[index] = rng.choice([0, 1, 2**31, 2**32 - 1, 65536, 16385])
+    fields[index] = rng.choice([0, 1, 2**31, 2**32 - 1, 65536, 16385, 16384])
     _FIXED.pack_into(body, 0, *fields)
     crc = struct.pack("<I", zlib.crc32(head + bytes(body)))
     return head + bytes(body) + crc + data[10 + header_len :]

@@ -307,3 +307,15 @@ def test_full_disk_is_a_clear_error(encoded, tmp_path):
         assert list(mnt.iterdir()) == []
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_hostile_frame_size_is_refused_before_allocation(encoded, tmp_path, monkeypatch):
+    """16384x16384 passes the container's limits but would need tens of GiB to decode."""
+    monkeypatch.setattr("gancodec.api.available_memory", lambda: 16 * 2**30)
+
+    def huge(body):
+        struct.pack_into("<II", body, 2, 16384, 16384)
+
+    bad = _write(tmp_path / "huge.gcv", _patch_header(encoded.read_bytes(), huge))
+    assert_one_line_error(run("decode", bad, "-o", tmp_path / "o.yuv"), 1, "GiB")
+    assert not (tmp_path / "o.yuv").exists()
