@@ -265,3 +265,56 @@ def _decode_record(model, record: Record, z_shape: tuple[int, int], header: Stre
     except (ValueError, RuntimeError) as exc:
         raise BitstreamError(f"cannot decode frame {record.frame_number}: {exc}") from None
     return unpack(x_hat, header.width, header.height)
+
+
+def enhance_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike | None = None,
+    tile: int | None = None,
+    overwrite: bool = False,
+    fmt: str | None = None,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    device: str = "cpu",
+) -> CodingSummary:
+    """Restores a video damaged by a conventional codec; keeps frame rate and the audio stream.
+
+    Streams with a window of 3 frames (memory does not grow with length); `tile` (luma pixels)
+    bounds the memory per frame for large sizes. `.mkv` output is FFV1 (lossless) for evaluation.
+    """
+    from gancodec.enhance.infer import enhance_frames
+    from gancodec.enhance.weights import load_enhancer
+
+    set_threads(threads)
+    if tile is not None and tile < 16:
+        raise UsageError("--tile must be at least 16 pixels")
+    output_path = Path(output_path) if output_path else default_output(input_path, ".enhanced.mp4")
+    container = output_format(output_path, fmt)
+    check_output(output_path, overwrite, inputs=(input_path,))
+    device = resolve_device(device)
+    net, _ = load_enhancer(device)
+    start = time.perf_counter()
+    count = 0
+    with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
+        total = min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count
+        audio = input_path if reader.has_audio else None
+        writer = VideoWriter(tmp, reader.width, reader.height, reader.fps, container, audio_source=audio)
+        try:
+            for count, frame in enumerate(enhance_frames(net, reader.frames(limit=frames), tile, device), 1):
+                writer.write(frame)
+                if progress:
+                    progress(count, total or None)
+            if count == 0:
+                raise InputError(f"video has no frames ({input_path})")
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        width, height, rate = reader.width, reader.height, float(reader.fps)
+    return CodingSummary(
+        str(input_path), str(output_path), count, width, height, rate, Path(output_path).stat().st_size,
+        time.perf_counter() - start,
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Training checkpoint -> shipped .safetensors weights (with entropy-coding tables).
+"""Training checkpoint -> shipped .safetensors weights (the codec with its entropy-coding tables).
 
 The CDF tables are computed here, once, and shipped: recomputing them at load time from float
 parameters could differ across machines and break decoding. Large conv kernels are stored in
@@ -19,12 +19,33 @@ from gancodec.models.intra import IntraCodec, IntraConfig, scale_table
 _KEEP_FP32 = ("entropy_bottleneck", "gaussian_conditional", "g_a.1", "g_a.3", "g_s.1", "g_s.3", "log_")
 
 
-def export_weights(checkpoint: str | Path, output: str | Path, model_id: str = "gc-intra-hp") -> Path:
-    """Training checkpoint -> shippable weights."""
+def export_weights(checkpoint: str | Path, output: str | Path, model_id: str | None = None) -> Path:
+    """Training checkpoint (codec or enhancer) -> shippable weights."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if state.get("kind", "intra") == "enhance":
+        return save_enhancer(state, output, model_id or "gc-enhance-s")
+    model_id = model_id or "gc-intra-hp"
     model = IntraCodec(IntraConfig(**state.get("model_config", {})))
     model.load_state_dict(state["model"])
     return save_weights(model, output, model_id, step=state.get("step", 0))
+
+
+def save_enhancer(state: dict, output: str | Path, model_id: str) -> Path:
+    from gancodec.enhance.net import EnhanceConfig, EnhanceNet
+
+    net = EnhanceNet(EnhanceConfig(**state.get("model_config", {})))
+    net.load_state_dict(state["model"])
+    tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
+    metadata = {"model_id": model_id, "config": json.dumps(asdict(net.config)), "step": str(state["step"])}
+    return _write(tensors, metadata, Path(output))
+
+
+def _write(tensors: dict, metadata: dict, output: Path) -> Path:
+    tmp = output.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.chmod(0o644)
+    tmp.replace(output)
+    return output
 
 
 def save_weights(model: IntraCodec, output: str | Path, model_id: str, step: int = 0) -> Path:
@@ -37,9 +58,4 @@ def save_weights(model: IntraCodec, output: str | Path, model_id: str, step: int
             value = value.half()
         tensors[key] = value.contiguous()
     metadata = {"model_id": model_id, "config": json.dumps(asdict(model.config)), "step": str(step)}
-    output = Path(output)
-    tmp = output.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.chmod(0o644)
-    tmp.replace(output)
-    return output
+    return _write(tensors, metadata, Path(output))

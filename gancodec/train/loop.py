@@ -1,15 +1,16 @@
-"""Rate-distortion training of the intra codec: resumable, CPU or CUDA, logged.
+"""The training loop shared by every model: resumable, CPU or CUDA, checkpointed, logged.
 
-Loss per sample (HiFiC/CompressAI convention):  L = lambda(q) * 255^2 * D_yuv + R,
-D_yuv = (6 MSE_Y + MSE_U + MSE_V) / 8 on [0,1] pixels, R = bits per luma pixel (y and z),
-with q drawn uniformly from [1, 8] for every sample so one network learns the whole rate range.
-The entropy bottleneck's quantiles are trained by a separate optimizer on its aux loss.
+A run is one TOML config (`kind` picks the task) and one folder, runs/NAME/, holding last.ckpt and
+train.log. Re-running the same config resumes from last.ckpt; a fresh run can start from shipped
+weights (`init_weights`). The tasks (what a step computes) live beside this file:
+intra_task.py (rate-distortion training of the codec) and enhance_task.py (restoration).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +18,11 @@ from pathlib import Path
 import tomllib
 import torch
 
-from gancodec.models.intra import IntraCodec, IntraConfig, lambda_for_quality
-from gancodec.models.yuv import pack_planes, yuv_distortion
-from gancodec.train.data import CropSampler, load_sources
-
 
 @dataclass
 class TrainConfig:
     name: str = "intra"
+    kind: str = "intra"  # intra | enhance
     data: list[str] = field(default_factory=lambda: ["../shared/data/train/*.mkv"])
     crop: int = 256
     batch: int = 8
@@ -40,6 +38,7 @@ class TrainConfig:
     seed: int = 0
     init_weights: str = ""  # start from these .safetensors weights (when no checkpoint exists)
     model: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)  # task-specific settings (e.g. codecs and CRFs to restore)
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
@@ -54,60 +53,56 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def _lr_at(cfg: TrainConfig, step: int) -> float:
+def lr_at(cfg: TrainConfig, step: int) -> float:
     lr = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps))
     if cfg.lr_decay_at and step >= cfg.lr_decay_at:
         lr *= 0.1
     return lr
 
 
-def rd_loss(model: IntraCodec, y, uv, quality) -> dict:
-    x = pack_planes(y, uv)
-    out = model(x, quality)
-    num_pixels = y.shape[-1] * y.shape[-2]
-    bits = sum(-torch.log2(lk).sum(dim=(1, 2, 3)) for lk in out["likelihoods"].values())
-    bpp = bits / num_pixels
-    distortion = yuv_distortion(x, out["x_hat"].float())
-    lam = lambda_for_quality(quality).to(x.device)
-    loss = (lam * 255**2 * distortion + bpp).mean()
-    psnr = (10 * torch.log10(1.0 / distortion.clamp_min(1e-10))).mean()
-    return {"loss": loss, "bpp": bpp.mean(), "psnr_yuv": psnr}
-
-
 class Trainer:
+    """The loop. A task subclass builds `self.model`/`self.optimizers` and implements
+    `prepare_data()` and `compute_loss()` -> {"loss": tensor, other scalars to log...}."""
+
     def __init__(self, cfg: TrainConfig, run_dir: Path, device: torch.device, log=print):
         self.cfg, self.run_dir, self.device, self.log = cfg, run_dir, device, log
         torch.manual_seed(cfg.seed)
-        self.model = IntraCodec(IntraConfig(**cfg.model)).to(device)
-        main_params = [p for n, p in self.model.named_parameters() if not n.endswith(".quantiles")]
-        aux_params = [p for n, p in self.model.named_parameters() if n.endswith(".quantiles")]
-        self.optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
-        self.aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr)
         self.step = 0
-        self.sampler: CropSampler | None = None
+        self.model: torch.nn.Module
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.build()
+
+    # -- task hooks ----------------------------------------------------------------------------
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        raise NotImplementedError
+
+    def compute_loss(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def after_step(self) -> None:
+        """Extra optimisation after the main step (e.g. the entropy bottleneck's aux loss)."""
+
+    def describe(self) -> str:
+        return ""
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self) -> Path:
         path = self.run_dir / "last.ckpt"
         tmp = path.with_suffix(".tmp")
-        torch.save(
-            {
-                "step": self.step,
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "aux_optimizer": self.aux_optimizer.state_dict(),
-                "model_config": self.cfg.model,
-            },
-            tmp,
-        )
+        state = {"step": self.step, "kind": self.cfg.kind, "model": self.model.state_dict(), "model_config": self.cfg.model}
+        state.update({name: opt.state_dict() for name, opt in self.optimizers.items()})
+        torch.save(state, tmp)
         os.replace(tmp, path)
         return path
 
     def resume(self, path: Path) -> None:
         state = torch.load(path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state[name])
         self.step = state["step"]
         self.log(f"resumed from {path} at step {self.step}")
 
@@ -121,82 +116,93 @@ class Trainer:
     # -- loop ----------------------------------------------------------------------------------
     def train(self) -> None:
         cfg = self.cfg
-        if self.sampler is None:
-            sources = load_sources(cfg.data, cfg.crop)
-            self.log(f"data: {len(sources)} sources, {sum(len(s.frames) for s in sources)} frames")
-            self.sampler = CropSampler(sources, cfg.crop, seed=cfg.seed + self.step)
-        start = last_ckpt = time.monotonic()
-        stats = {"loss": 0.0, "bpp": 0.0, "psnr_yuv": 0.0, "n": 0, "skipped": 0}
+        self.prepare_data()
+        start = last_ckpt = last_log = time.monotonic()
+        sums: dict[str, float] = {}
+        counted = skipped = 0
         self.model.train()
         while self.step < cfg.steps:
             if cfg.minutes and time.monotonic() - start > cfg.minutes * 60:
                 break
-            self._train_step(stats)
+            values = self._train_step()
+            if values is None:
+                skipped += 1
+            else:
+                counted += 1
+                for key, value in values.items():
+                    sums[key] = sums.get(key, 0.0) + value
             if self.step % cfg.log_every == 0:
-                self._log_stats(stats, start)
+                rate = cfg.log_every / max(1e-9, time.monotonic() - last_log)
+                means = " ".join(f"{k} {v / max(1, counted):.4f}" for k, v in sums.items())
+                self.log(
+                    f"step {self.step} {means} lr {lr_at(cfg, self.step):.2e}{self.describe()} "
+                    f"skipped {skipped} {rate:.2f} it/s"
+                )
+                sums, counted, skipped, last_log = {}, 0, 0, time.monotonic()
             if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60:
                 self.save()
                 last_ckpt = time.monotonic()
         self.save()
         self.log(f"stopped at step {self.step}; checkpoint {self.run_dir / 'last.ckpt'}")
 
-    def _train_step(self, stats: dict) -> None:
-        y, uv = self.sampler.batch(self.cfg.batch)
-        y, uv = y.to(self.device), uv.to(self.device)
-        quality = 1.0 + 7.0 * torch.rand(y.shape[0], device=self.device)
-        for group in self.optimizer.param_groups:
-            group["lr"] = _lr_at(self.cfg, self.step)
-        out = rd_loss(self.model, y, uv, quality)
-        self.optimizer.zero_grad(set_to_none=True)
+    def _train_step(self) -> dict[str, float] | None:
+        main = self.optimizers["optimizer"]
+        for group in main.param_groups:
+            group["lr"] = lr_at(self.cfg, self.step)
+        out = self.compute_loss()
+        main.zero_grad(set_to_none=True)
+        self.step += 1
         if not math.isfinite(out["loss"].item()):
-            stats["skipped"] += 1  # a NaN batch must not poison the weights
-            self.step += 1
-            return
+            return None  # a NaN batch must not poison the weights
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
-        aux = self.model.aux_loss()
-        self.aux_optimizer.zero_grad(set_to_none=True)
-        aux.backward()
-        self.aux_optimizer.step()
-        self.step += 1
-        for key in ("loss", "bpp", "psnr_yuv"):
-            stats[key] += out[key].item()
-        stats["n"] += 1
+        main.step()
+        self.after_step()
+        return {key: value.item() for key, value in out.items()}
 
-    def _log_stats(self, stats: dict, start: float) -> None:
-        n = max(1, stats["n"])
-        rate = self.cfg.log_every / max(1e-9, time.monotonic() - stats.setdefault("t", start))
-        self.log(
-            f"step {self.step} loss {stats['loss'] / n:.4f} bpp {stats['bpp'] / n:.4f} "
-            f"psnr_yuv {stats['psnr_yuv'] / n:.2f} lr {_lr_at(self.cfg, self.step):.2e} "
-            f"aux {self.model.aux_loss().item():.1f} skipped {stats['skipped']} {rate:.2f} it/s"
-        )
-        stats.update(loss=0.0, bpp=0.0, psnr_yuv=0.0, n=0, skipped=0, t=time.monotonic())
+
+def make_trainer(cfg: TrainConfig, run_dir: Path, device: torch.device, log) -> Trainer:
+    if cfg.kind == "intra":
+        from gancodec.train.intra_task import IntraTrainer
+
+        return IntraTrainer(cfg, run_dir, device, log)
+    if cfg.kind == "enhance":
+        from gancodec.train.enhance_task import EnhanceTrainer
+
+        return EnhanceTrainer(cfg, run_dir, device, log)
+    raise ValueError(f"unknown training kind '{cfg.kind}' (intra or enhance)")
 
 
 def run_training(config_path: str, resume: str | None, device_name: str, runs_dir: str = "runs") -> Path:
     cfg = load_config(config_path)
     run_dir = Path(runs_dir) / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
-    log_file = open(run_dir / "train.log", "a", buffering=1)
+    with open(run_dir / "train.log", "a", buffering=1) as log_file:
 
-    def log(msg: str) -> None:
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
-        print(line, flush=True)
-        log_file.write(line + "\n")
+        def log(msg: str) -> None:
+            line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+            print(line, flush=True)
+            log_file.write(line + "\n")
 
-    device = pick_device(device_name)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    trainer = Trainer(cfg, run_dir, device, log)
-    ckpt = Path(resume) if resume else run_dir / "last.ckpt"
-    if ckpt.exists():
-        trainer.resume(ckpt)
-    elif resume:
-        raise FileNotFoundError(f"no checkpoint at {resume}")
-    elif cfg.init_weights:
-        trainer.init_from_weights(cfg.init_weights)
-    log(f"config {cfg}; device {device}")
-    trainer.train()
-    log_file.close()
+        device = pick_device(device_name)
+        trainer = make_trainer(cfg, run_dir, device, log)
+        ckpt = Path(resume) if resume else run_dir / "last.ckpt"
+        if ckpt.exists():
+            trainer.resume(ckpt)
+        elif resume:
+            raise FileNotFoundError(f"no checkpoint at {resume}")
+        elif cfg.init_weights:
+            trainer.init_from_weights(cfg.init_weights)
+        log(f"config {cfg}; device {device}")
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            trainer.train()
+        except KeyboardInterrupt:
+            trainer.save()  # Ctrl-C or SIGTERM: keep every step done so far
+            log(f"interrupted at step {trainer.step}; checkpoint saved")
+            raise
     return run_dir / "last.ckpt"
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

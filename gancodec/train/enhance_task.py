@@ -1,0 +1,87 @@
+"""Training the restoration network on video damaged by x264 / x265 / SVT-AV1.
+
+Data: every training clip is compressed (through PyAV, low delay, GOP 32) a few times with a
+random codec and a random CRF in [crf_min, crf_max]; the decoded frames and the originals are held
+in memory. A sample is a window of 3 consecutive decoded frames (clamped at the ends, like
+inference) cropped at one place, and the original middle frame as the target.
+Loss: MSE weighted 6:1:1 (Y:U:V) -- the fidelity stage; the GAN stage comes later.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import torch
+
+from gancodec.bench.baselines import decode_stream, encode_frames
+from gancodec.enhance.net import EnhanceConfig, EnhanceNet
+from gancodec.io import VideoReader
+from gancodec.models.yuv import YuvFrame, pack_planes, yuv_distortion
+from gancodec.train.loop import Trainer
+
+DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
+                "conditions_per_clip": 3, "frames_per_clip": 30}  # fmt: skip
+CRF_SCALE = {"x264": 1.0, "x265": 1.0, "svtav1": 63 / 51}  # SVT-AV1's CRF runs to 63
+
+
+def _planes(frame: YuvFrame) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.from_numpy(frame.y.astype(np.float32))[None] / 255.0
+    uv = torch.from_numpy(np.stack([frame.u, frame.v]).astype(np.float32)) / 255.0
+    return y, uv
+
+
+class EnhanceTrainer(Trainer):
+    def build(self) -> None:
+        self.model = EnhanceNet(EnhanceConfig(**self.cfg.model)).to(self.device)
+        self.optimizers = {"optimizer": torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)}
+        self.task = {**DEFAULT_TASK, **self.cfg.task}
+        self.rng = np.random.default_rng(self.cfg.seed)
+
+    def prepare_data(self) -> None:
+        self.rng = np.random.default_rng(self.cfg.seed + self.step)  # new conditions on every resume
+        self.pairs: list[tuple[list[YuvFrame], list[YuvFrame]]] = []
+        paths = sorted(p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)))
+        for path in paths:
+            with VideoReader(path) as reader:
+                if min(reader.width, reader.height) < self.cfg.crop:
+                    continue
+                original = list(reader.frames(limit=self.task["frames_per_clip"]))
+                fps = reader.fps
+            for _ in range(self.task["conditions_per_clip"]):
+                codec = str(self.rng.choice(self.task["codecs"]))
+                crf = round(float(self.rng.uniform(self.task["crf_min"], self.task["crf_max"])) * CRF_SCALE[codec])
+                h, w = original[0].y.shape
+                stream = encode_frames(codec, original, w, h, fps, crf, gop=32)
+                self.pairs.append((original, list(decode_stream(stream))))
+        frames = sum(len(o) for o, _ in self.pairs)
+        self.log(f"data: {len(self.pairs)} compressed clips from {len(paths)} files, {frames} frames")
+
+    def _sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        original, decoded = self.pairs[self.rng.integers(len(self.pairs))]
+        t = int(self.rng.integers(len(original)))
+        radius = self.model.config.window // 2
+        indexes = [min(max(t + d, 0), len(original) - 1) for d in range(-radius, radius + 1)]
+        h, w = original[0].y.shape
+        s = self.cfg.crop
+        top, left = 2 * self.rng.integers((h - s) // 2 + 1), 2 * self.rng.integers((w - s) // 2 + 1)
+
+        def crop(frame: YuvFrame) -> torch.Tensor:
+            y, uv = _planes(frame)
+            y = y[:, top : top + s, left : left + s]
+            uv = uv[:, top // 2 : (top + s) // 2, left // 2 : (left + s) // 2]
+            return pack_planes(y[None], uv[None])[0]
+
+        window = torch.stack([crop(decoded[i]) for i in indexes])
+        return window, crop(original[t])
+
+    def compute_loss(self) -> dict[str, torch.Tensor]:
+        samples = [self._sample() for _ in range(self.cfg.batch)]
+        window = torch.stack([s[0] for s in samples]).to(self.device)
+        target = torch.stack([s[1] for s in samples]).to(self.device)
+        restored = self.model(window)
+        distortion = yuv_distortion(target, restored)
+        before = yuv_distortion(target, window[:, window.shape[1] // 2])
+        gain = 10 * torch.log10(before.clamp_min(1e-10) / distortion.clamp_min(1e-10))
+        return {"loss": distortion.mean(), "gain_db": gain.mean().detach()}

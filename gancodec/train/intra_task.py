@@ -1,0 +1,62 @@
+"""Rate-distortion training of the intra codec.
+
+Loss per sample (HiFiC/CompressAI convention):  L = lambda(q) * 255^2 * D_yuv + R,
+D_yuv = (6 MSE_Y + MSE_U + MSE_V) / 8 on [0,1] pixels, R = bits per luma pixel (y and z),
+with q drawn uniformly from [1, 8] for every sample so one network learns the whole rate range.
+The entropy bottleneck's quantiles are trained by a separate optimizer on its aux loss.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gancodec.models.intra import IntraCodec, IntraConfig, lambda_for_quality
+from gancodec.models.yuv import pack_planes, yuv_distortion
+from gancodec.train.data import CropSampler, load_sources
+from gancodec.train.loop import Trainer
+
+
+def rd_loss(model: IntraCodec, y, uv, quality) -> dict:
+    x = pack_planes(y, uv)
+    out = model(x, quality)
+    num_pixels = y.shape[-1] * y.shape[-2]
+    bits = sum(-torch.log2(lk).sum(dim=(1, 2, 3)) for lk in out["likelihoods"].values())
+    bpp = bits / num_pixels
+    distortion = yuv_distortion(x, out["x_hat"].float())
+    lam = lambda_for_quality(quality).to(x.device)
+    loss = (lam * 255**2 * distortion + bpp).mean()
+    psnr = (10 * torch.log10(1.0 / distortion.clamp_min(1e-10))).mean()
+    return {"loss": loss, "bpp": bpp.mean().detach(), "psnr_yuv": psnr.detach()}
+
+
+class IntraTrainer(Trainer):
+    def build(self) -> None:
+        self.model = IntraCodec(IntraConfig(**self.cfg.model)).to(self.device)
+        named = list(self.model.named_parameters())
+        main = [p for n, p in named if not n.endswith(".quantiles")]
+        aux = [p for n, p in named if n.endswith(".quantiles")]
+        self.optimizers = {
+            "optimizer": torch.optim.Adam(main, lr=self.cfg.lr),
+            "aux_optimizer": torch.optim.Adam(aux, lr=self.cfg.aux_lr),
+        }
+
+    def prepare_data(self) -> None:
+        sources = load_sources(self.cfg.data, self.cfg.crop)
+        self.log(f"data: {len(sources)} sources, {sum(len(s.frames) for s in sources)} frames")
+        self.sampler = CropSampler(sources, self.cfg.crop, seed=self.cfg.seed + self.step)
+
+    def compute_loss(self) -> dict[str, torch.Tensor]:
+        y, uv = self.sampler.batch(self.cfg.batch)
+        y, uv = y.to(self.device), uv.to(self.device)
+        quality = 1.0 + 7.0 * torch.rand(y.shape[0], device=self.device)
+        return rd_loss(self.model, y, uv, quality)
+
+    def after_step(self) -> None:
+        aux = self.model.aux_loss()
+        opt = self.optimizers["aux_optimizer"]
+        opt.zero_grad(set_to_none=True)
+        aux.backward()
+        opt.step()
+
+    def describe(self) -> str:
+        return f" aux {self.model.aux_loss().item():.1f}"
