@@ -279,6 +279,7 @@ def enhance_file(
     threads: int | None = None,
     progress: Progress | None = None,
     device: str = "cpu",
+    weights: str | os.PathLike | None = None,
 ) -> CodingSummary:
     """Restores a video damaged by a conventional codec; keeps frame rate and the audio stream.
 
@@ -295,7 +296,7 @@ def enhance_file(
     container = output_format(output_path, fmt)
     check_output(output_path, overwrite, inputs=(input_path,))
     device = resolve_device(device)
-    net, _ = load_enhancer(device)
+    net, _ = load_enhancer(device, str(weights) if weights else None)
     start = time.perf_counter()
     count = 0
     with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:

@@ -127,7 +127,30 @@ def encode_frames(
         take(packets)
     except (av.error.FFmpegError, ValueError) as exc:
         raise GancodecError(f"{codec.encoder} failed at crf {crf:g}: {exc}") from None
+    finally:
+        restore_normal_scheduling()
     return stream
+
+
+def restore_normal_scheduling() -> None:
+    """Undoes SVT-AV1's real-time scheduling of the calling process.
+
+    Run as root, SVT-AV1 switches the threads that create its encoder to SCHED_FIFO priority 99
+    (seen here); every thread started afterwards (torch's workers) inherits it and starves the rest
+    of the machine, including any other process, and skews every timing taken after it.
+    """
+    if not hasattr(os, "sched_setscheduler"):
+        return
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:
+        try:
+            if os.sched_getscheduler(tid) != os.SCHED_OTHER:
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            pass  # the thread ended meanwhile, or no permission: nothing to undo
 
 
 @dataclass

@@ -1,0 +1,55 @@
+"""`gancodec enhance` as a user runs it: streaming output, frame rate, audio, errors."""
+
+from __future__ import annotations
+
+import av
+import pytest
+import torch
+
+from gancodec.api import enhance_file
+from gancodec.enhance.net import EnhanceConfig, EnhanceNet
+from gancodec.io import VideoReader
+from gancodec.train.export import save_enhancer
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    net = EnhanceNet(EnhanceConfig(channels=8, blocks=1))
+    torch.nn.init.normal_(net.tail.weight, std=0.01)  # not the identity
+    path = tmp_path_factory.mktemp("w") / "enh.safetensors"
+    save_enhancer({"model": net.state_dict(), "model_config": {"channels": 8, "blocks": 1}, "step": 0}, path, "t")
+    return path
+
+
+def test_enhance_keeps_frames_rate_and_audio(clip_with_audio, weights, tmp_path):
+    out = tmp_path / "e.mp4"
+    summary = enhance_file(clip_with_audio, out, weights=weights)
+    with VideoReader(clip_with_audio) as src, VideoReader(out) as dst:
+        assert summary.frames == len(list(src.frames())) == len(list(dst.frames())) == 6
+        assert dst.fps == src.fps and dst.has_audio
+
+
+def test_enhance_changes_pixels_and_tiles_match(clip, weights, tmp_path):
+    enhance_file(clip, tmp_path / "a.yuv", weights=weights)
+    enhance_file(clip, tmp_path / "b.yuv", weights=weights, tile=32)
+    assert (tmp_path / "a.yuv").read_bytes() == (tmp_path / "b.yuv").read_bytes()
+    with VideoReader(clip) as src:
+        original = b"".join(p.tobytes() for f in src.frames() for p in f)
+    assert (tmp_path / "a.yuv").read_bytes() != original
+
+
+def test_enhance_refuses_existing_output(clip, weights, tmp_path):
+    from gancodec.errors import OutputExistsError
+
+    (tmp_path / "x.mkv").write_bytes(b"keep")
+    with pytest.raises(OutputExistsError):
+        enhance_file(clip, tmp_path / "x.mkv", weights=weights)
+    assert (tmp_path / "x.mkv").read_bytes() == b"keep"
+
+
+def test_enhance_mp4_is_playable(clip, weights, tmp_path):
+    enhance_file(clip, tmp_path / "p.mp4", weights=weights)
+    with av.open(str(tmp_path / "p.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert sum(1 for _ in c.decode(video=0)) == 4
