@@ -204,6 +204,39 @@ def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose,
 
 
 @main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", type=click.Path(), help="Output video [default: INPUT.enhanced.mp4].")
+@click.option(
+    "--tile", type=int, default=None, help="Process large frames in tiles of N luma pixels (bounds memory)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mp4", "mkv", "y4m", "yuv"]),
+    help="Output format [default: from suffix].",
+)
+@click.option("--frames", type=int, default=None, help="Enhance only the first N frames.")
+@click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
+@click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@with_common
+@handle_errors
+def enhance(
+    input_path, output, tile, fmt, frames, size, fps, as_json, overwrite, quiet, verbose, threads, device
+):
+    """Restore a video damaged by x264/x265/AV1 (blocking, ringing, blur); audio is kept."""
+    from gancodec.api import enhance_file
+
+    with progress_bar(quiet, "enhance") as progress:
+        s = enhance_file(
+            input_path, output, tile=tile, overwrite=overwrite, fmt=fmt, frames=frames, size=parse_size(size),
+            fps=fps, threads=threads, progress=progress, device=device,
+        )  # fmt: skip
+    line = f"enhanced {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
+    _report(line, s.to_dict(), quiet, as_json)
+
+
+@main.command()
 @click.argument("input_path", metavar="INPUT.gcv")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
@@ -276,17 +309,27 @@ def parse_crf_options(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--qualities", default="1,2.5,4,5.5,7,8", help="gancodec --quality points.")
 @click.option("--crf", "crfs", multiple=True, metavar="CODEC=A,B,...", help=CRF_HELP)
 @click.option("--no-cache", is_flag=True, help="Measure every point again instead of reusing OUTPUT/cache.")
-@click.option("--json", "as_json", is_flag=True, help="Print results.json on stdout.")
+@click.option("--enhance", is_flag=True,
+              help="Benchmark the enhancer on x265/x264-decoded clips instead (enhance.json, enhance.md, "
+                   "crop PNG); --crf sets its conditions [default: x265=32,37,42 and x264=37].")  # fmt: skip
+@click.option("--tile", type=int, default=None, help="With --enhance: enhancer tiles of N luma pixels.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json (enhance.json) on stdout.")
 @with_common
 @handle_errors
-def bench(videos, output, codecs, frames, gop, preset, anchor, qualities, crfs, no_cache, as_json,
-          overwrite, quiet, verbose, threads, device):  # fmt: skip
+def bench(videos, output, codecs, frames, gop, preset, anchor, qualities, crfs, no_cache, enhance, tile,
+          as_json, overwrite, quiet, verbose, threads, device):  # fmt: skip
     """Rate-distortion benchmark of gancodec against x264/x265/SVT-AV1 (BD-rate, plots, speeds)."""
     import shlex
 
     from gancodec.bench import run_bench
 
     command = "gancodec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if enhance:
+        _bench_enhance(videos, output, frames, gop, preset, crfs, tile, as_json, overwrite, quiet, threads,
+                       device, command)  # fmt: skip
+        return
+    if tile is not None:
+        raise UsageError("--tile applies only with --enhance")
     with progress_bar(quiet, "bench", unit="encode") as progress:
         report = run_bench(
             videos, output, codecs=codecs, frames=frames, gop=gop, preset=preset, anchor=anchor,
@@ -301,6 +344,45 @@ def bench(videos, output, codecs, frames, gop, preset, anchor, qualities, crfs, 
         raise GancodecError(
             f"{len(report.errors)} video(s) or point(s) failed (see above); "
             f"the report covers the rest ({output})"
+        )
+
+
+RD_ONLY_OPTIONS = ("codecs", "anchor", "qualities", "no_cache")
+
+
+def _bench_enhance(videos, output, frames, gop, preset, crfs, tile, as_json, overwrite, quiet, threads,
+                   device, command) -> None:  # fmt: skip
+    """`bench --enhance`: the restoration benchmark (gancodec.bench.enhance) instead of the RD sweep."""
+    from click.core import ParameterSource
+
+    from gancodec.bench.codecs import parse_points
+    from gancodec.bench.enhance import CONDITIONS, run_enhance_bench
+
+    ctx = click.get_current_context()
+    for name in RD_ONLY_OPTIONS:
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{flag} does not apply with --enhance (set its conditions with --crf CODEC=A,B)"
+            )
+    conditions = [
+        (codec, point) for codec, points in parse_crf_options(crfs).items()
+        for point in parse_points(points, f"--crf {codec}")
+    ] or CONDITIONS  # fmt: skip
+    with progress_bar(quiet, "bench --enhance", unit="encode") as progress:
+        report = run_enhance_bench(
+            videos, output, conditions, frames=frames, gop=gop, tile=tile, device=device, progress=progress,
+            preset=preset, threads=threads, overwrite=overwrite, command=command,
+        )  # fmt: skip
+    if as_json:
+        click.echo((Path(output) / "enhance.json").read_text())
+    if not quiet:
+        click.echo(f"wrote {output}/enhance.md, enhance.json: {len(report.videos)} video(s), "
+                   f"{len(report.results)} runs in {report.seconds:.0f} s", err=True)  # fmt: skip
+        click.echo(f"  {report.bar().text()}", err=True)
+    if report.errors:
+        raise GancodecError(
+            f"{len(report.errors)} video(s) or run(s) failed (see above); the report covers the rest ({output})"
         )
 
 

@@ -13,6 +13,10 @@ Conventions (stated in every report, because published numbers differ on exactly
   side > MS_SSIM_MIN_SIDE (160) pixels; for smaller frames it is None (not computed), never a guess.
 - VMAF (vmaf_v0.6.1, scores clipped to [0, 100]) from vmaf-torch when it is installed, else None;
   computed on Y in chunks with one frame of context each side (gancodec/vmaf.py).
+- Temporal PSNR-Y (tPSNR-Y), a flicker detector that needs no optical flow: for each pair of
+  consecutive frames, the PSNR (peak 255, capped) between the distorted and the reference luma
+  differences (frame t minus frame t-1); a video's value is the mean over pairs. A constant error
+  scores the cap, an error that changes from frame to frame (flicker, temporal noise) scores lower.
 - A video's `global` block summarizes the per-frame values: mean, median, population stdev, min, max
   (the mean of per-frame PSNRs, like ffmpeg and ffmpeg-quality-metrics).
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -125,6 +129,23 @@ def check_same_size(ref: YuvFrame, dist: YuvFrame, ref_name: str = "REF", dist_n
             f"frame sizes differ: {ref.width}x{ref.height} vs {dist.width}x{dist.height} "
             f"({ref_name}, {dist_name}) — compare videos of the same size"
         )
+
+
+def temporal_psnr_y(ref: Sequence[YuvFrame], dist: Sequence[YuvFrame]) -> list[float]:
+    """Per consecutive pair (t-1, t): PSNR between dist's and ref's luma differences.
+
+    Why: per-frame PSNR cannot see flicker (an error that changes sign every frame scores like a
+    constant one), but the frame-to-frame change of the picture can.
+    """
+    if len(ref) != len(dist):
+        raise InputError(f"frame counts differ: {len(ref)} vs {len(dist)} (temporal PSNR)")
+    out = []
+    for t in range(1, len(ref)):
+        check_same_size(ref[t], dist[t])
+        d_ref = ref[t].y.astype(np.int16) - ref[t - 1].y.astype(np.int16)
+        d_dist = dist[t].y.astype(np.int16) - dist[t - 1].y.astype(np.int16)
+        out.append(psnr_from_mse(mse(d_dist, d_ref)))
+    return out
 
 
 def frame_metrics(ref: YuvFrame, dist: YuvFrame) -> FrameMetrics:

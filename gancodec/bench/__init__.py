@@ -7,8 +7,11 @@ runner.py     the sweep (videos x codecs x points), cache, run_bench()
 bd.py         BD-rate / BD-PSNR (bjontegaard package, PCHIP)
 summary.py    averaged curves, BD and speed tables
 report.py     results.json, results.csv, report.md; plots.py: PNGs
+enhance.py    the enhancer benchmark (bench --enhance): codec -> decode -> enhance -> deltas;
+              enhance_results.py its typed results, enhance_report.py enhance.json/.md and the crop PNG
 """
 
+from gancodec.bench.enhance import run_enhance_bench
 from gancodec.bench.runner import BenchConfig, BenchReport, run_bench
 
-__all__ = ["BenchConfig", "BenchReport", "run_bench"]
+__all__ = ["BenchConfig", "BenchReport", "run_bench", "run_enhance_bench"]
