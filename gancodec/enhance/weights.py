@@ -26,7 +26,7 @@ def load_enhancer(device: str = "cpu", path: str | None = None) -> tuple[Enhance
     """Returns (network in eval mode on `device`, SHA-256 of its weights file)."""
     weights = Path(path) if path else enhancer_path()
     if not weights.is_file():
-        raise ModelError(f"enhancer weights are missing from the installation ({weights})")
+        raise ModelError(f"enhancer weights are missing ({weights}) — reinstall gancodec")
     from safetensors import safe_open
 
     with safe_open(str(weights), framework="pt") as f:

@@ -51,7 +51,7 @@ def weights_path(model_id: str) -> Path:
     name = MODELS[model_id].weights_file
     path = Path(name) if Path(name).is_absolute() else Path(str(resources.files("gancodec.weights") / name))
     if not path.is_file():
-        raise ModelError(f"weights for model '{model_id}' are missing from the installation ({path})")
+        raise ModelError(f"weights for model '{model_id}' are missing ({path}) — reinstall gancodec")
     return path
 
 
