@@ -300,7 +300,9 @@ def enhance_file(
     start = time.perf_counter()
     count = 0
     with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
-        total = min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count
+        total = (
+            min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count
+        )
         audio = input_path if reader.has_audio else None
         writer = VideoWriter(tmp, reader.width, reader.height, reader.fps, container, audio_source=audio)
         try:

@@ -18,7 +18,9 @@ def weights(tmp_path_factory):
     net = EnhanceNet(EnhanceConfig(channels=8, blocks=1))
     torch.nn.init.normal_(net.tail.weight, std=0.01)  # not the identity
     path = tmp_path_factory.mktemp("w") / "enh.safetensors"
-    save_enhancer({"model": net.state_dict(), "model_config": {"channels": 8, "blocks": 1}, "step": 0}, path, "t")
+    save_enhancer(
+        {"model": net.state_dict(), "model_config": {"channels": 8, "blocks": 1}, "step": 0}, path, "t"
+    )
     return path
 
 

@@ -14,7 +14,9 @@ from gancodec.models.yuv import YuvFrame
 def test_svtav1_encode_leaves_normal_scheduling():
     import numpy as np
 
-    frame = YuvFrame(np.full((64, 64), 100, np.uint8), np.full((32, 32), 128, np.uint8), np.full((32, 32), 128, np.uint8))
+    frame = YuvFrame(
+        np.full((64, 64), 100, np.uint8), np.full((32, 32), 128, np.uint8), np.full((32, 32), 128, np.uint8)
+    )
     encode_frames("svtav1", [frame] * 3, 64, 64, 30, 40, 32)
     policies = {int(t): os.sched_getscheduler(int(t)) for t in os.listdir("/proc/self/task")}
     assert set(policies.values()) == {os.SCHED_OTHER}, policies

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gancodec.bench.enhance_results import CropSource, EnhanceReport, average
-from gancodec.bench.report import _fmt, _table, _write_text
+from gancodec.bench.report import _fmt, _table, _write_text, preamble
 from gancodec.metrics import MS_SSIM_MIN_SIDE, PSNR_CAP, frame_psnr, yuv_to_rgb
 
 CROP_SIZE = 96  # luma pixels per side (smaller frames: the whole frame)
@@ -102,25 +102,13 @@ def condition_table(report: EnhanceReport, condition) -> list[str]:
 
 
 def _header(report: EnhanceReport) -> list[str]:
-    m, e, s = report.machine, report.enhancer, report.settings
+    e, s = report.enhancer, report.settings
     config = ", ".join(f"{k} {v}" for k, v in e["config"].items())
     sequences = ", ".join(
         f"{v['name']} ({v['width']}x{v['height']}, {v['frames']} frames)" for v in report.videos
     )
     return [
-        "# gancodec enhancement benchmark",
-        "",
-        f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} in {report.seconds:.0f} s.",
-        "",
-        "```",
-        report.command,
-        "```",
-        "",
-        (
-            f"- machine: {m.get('platform')}, {m.get('processor')}, {m.get('cpu_count')} CPUs, "
-            f"load average {m.get('load_average_1min', 'n/a')} at the end, Python {m.get('python')}"
-        ),
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items()),
+        *preamble("# gancodec enhancement benchmark", report),
         f"- enhancer: {e['id']} ({e['source']}), sha256 {e['sha256'] or 'n/a'}, {config}",
         (
             f"- conditions: {', '.join(c.label for c in report.conditions)}; up to {s['frames']} frames, "

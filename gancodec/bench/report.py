@@ -202,26 +202,14 @@ def _bd_section(report, tables: dict, kind: str) -> list[str]:
 
 
 def _header(report) -> list[str]:
-    c, m = report.config, report.machine
+    c = report.config
     points = "; ".join(
         f"{_label(s)} {CODECS[s].param} " + ",".join(f"{p:g}" for p in c.points_for(CODECS[s]))
         for s in c.codecs
     )
     sequences = ", ".join(f"{v.name} ({v.width}x{v.height}, {v.frames} frames)" for v in report.videos)
     return [
-        "# gancodec rate–distortion benchmark",
-        "",
-        f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} in {report.seconds:.0f} s.",
-        "",
-        "```",
-        report.command,
-        "```",
-        "",
-        (
-            f"- machine: {m.get('platform')}, {m.get('processor')}, {m.get('cpu_count')} CPUs, "
-            f"load average {m.get('load_average_1min', 'n/a')} at the end, Python {m.get('python')}"
-        ),
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items()),
+        *preamble("# gancodec rate–distortion benchmark", report),
         (
             f"- frames per sequence: up to {c.frames}; GOP {c.gop}; x264/x265 preset {c.preset}; "
             f"SVT-AV1 preset 8; anchor {_label(c.anchor)}"
@@ -245,6 +233,26 @@ def _average_rows(report) -> list[list[str]]:
             rows.append([_label(codec), f"{param} {point:g}", _fmt(avg["bpp"][i], ".4f"),
                          _fmt(avg["bitrate"][i], ".1f"), *metrics])  # fmt: skip
     return rows
+
+
+def preamble(title: str, report) -> list[str]:
+    """Title, time, command line, machine and versions: the head of every benchmark report."""
+    m = report.machine
+    return [
+        title,
+        "",
+        f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} in {report.seconds:.0f} s.",
+        "",
+        "```",
+        report.command,
+        "```",
+        "",
+        (
+            f"- machine: {m.get('platform')}, {m.get('processor')}, {m.get('cpu_count')} CPUs, "
+            f"load average {m.get('load_average_1min', 'n/a')} at the end, Python {m.get('python')}"
+        ),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items()),
+    ]
 
 
 def report_md(report, plots: list[Path]) -> str:

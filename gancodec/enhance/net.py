@@ -53,7 +53,9 @@ class EnhanceNet(nn.Module):
         super().__init__()
         self.config = config
         c = config.channels
-        self.head = nn.Sequential(nn.Conv2d(PACKED_CHANNELS * config.window, c, 3, padding=1), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(
+            nn.Conv2d(PACKED_CHANNELS * config.window, c, 3, padding=1), nn.ReLU(inplace=True)
+        )
         self.body = nn.Sequential(*(ResidualBlock(c) for _ in range(config.blocks)))
         self.tail = nn.Conv2d(c, PACKED_CHANNELS, 3, padding=1)
         nn.init.zeros_(self.tail.weight)

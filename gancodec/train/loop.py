@@ -92,7 +92,12 @@ class Trainer:
     def save(self) -> Path:
         path = self.run_dir / "last.ckpt"
         tmp = path.with_suffix(".tmp")
-        state = {"step": self.step, "kind": self.cfg.kind, "model": self.model.state_dict(), "model_config": self.cfg.model}
+        state = {
+            "step": self.step,
+            "kind": self.cfg.kind,
+            "model": self.model.state_dict(),
+            "model_config": self.cfg.model,
+        }
         state.update({name: opt.state_dict() for name, opt in self.optimizers.items()})
         torch.save(state, tmp)
         os.replace(tmp, path)
