@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = REPO.parent / "shared/data/eval/walk_176x144_30.mkv"
+DEFAULT_CLIP = REPO / "samples/foreman_352x288_20f.mkv"  # CIF, looped
 
 
 def rss_mb() -> float:
@@ -40,6 +40,17 @@ class RssSampler(threading.Thread):
         self._done.set()
         self.join()
         return self.samples
+
+
+class RssTrace:
+    """Progress callback that records (frames done, RSS MB) at 20 evenly spaced frame counts."""
+
+    def __init__(self, frames: int, points: int = 20):
+        self.every, self.points = max(1, frames // points), []
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if done % self.every == 0:
+            self.points.append((done, round(rss_mb(), 1)))
 
 
 def write_looped_y4m(clip: Path, frames: int, out: Path) -> None:
@@ -85,13 +96,13 @@ def main() -> None:
         write_looped_y4m(args.clip, args.frames, src)
         report = {"clip": args.clip.name, "frames": args.frames}
         for name, action in (
-            ("encode", lambda: encode_file(src, Path(tmp) / "long.gcv", quality=4)),
-            ("decode", lambda: decode_file(Path(tmp) / "long.gcv", Path(tmp) / "long.yuv")),
+            ("encode", lambda trace: encode_file(src, Path(tmp) / "long.gcv", quality=4, progress=trace)),
+            ("decode", lambda trace: decode_file(Path(tmp) / "long.gcv", Path(tmp) / "long.yuv", progress=trace)),
         ):
-            sampler = RssSampler()
+            sampler, trace = RssSampler(), RssTrace(args.frames)
             sampler.start()
-            summary = action()
-            report[name] = {"fps": summary.coding_fps, **summarize(sampler.stop())}
+            summary = action(trace)
+            report[name] = {"fps": summary.coding_fps, **summarize(sampler.stop()), "rss_by_frame": trace.points}
             (Path(tmp) / "long.yuv").unlink(missing_ok=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")

@@ -280,8 +280,11 @@ def enhance_file(
     progress: Progress | None = None,
     device: str = "cpu",
     weights: str | os.PathLike | None = None,
+    realism: float = 0.0,
 ) -> CodingSummary:
     """Restores a video damaged by a conventional codec; keeps frame rate and the audio stream.
+
+    `realism` (0..1) blends the fidelity network with the GAN-tuned one (see enhance/weights.py).
 
     Streams with a window of 3 frames (memory does not grow with length); `tile` (luma pixels)
     bounds the memory per frame for large sizes. `.mkv` output is FFV1 (lossless) for evaluation.
@@ -296,7 +299,7 @@ def enhance_file(
     container = output_format(output_path, fmt)
     check_output(output_path, overwrite, inputs=(input_path,))
     device = resolve_device(device)
-    net, _ = load_enhancer(device, str(weights) if weights else None)
+    net, _ = load_enhancer(device, str(weights) if weights else None, float(realism))
     start = time.perf_counter()
     count = 0
     with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:

@@ -218,19 +218,33 @@ def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose,
 @click.option("--frames", type=int, default=None, help="Enhance only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
 @click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
+@click.option(
+    "--realism",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="0 = most faithful (best PSNR) ... 1 = most detail (GAN stage); continuous.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Enhancer weights (.safetensors) to use instead of the shipped ones.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
 def enhance(
-    input_path, output, tile, fmt, frames, size, fps, as_json, overwrite, quiet, verbose, threads, device
-):
+    input_path, output, tile, fmt, frames, size, fps, realism, weights, as_json, overwrite, quiet, verbose,
+    threads, device,
+):  # fmt: skip
     """Restore a video damaged by x264/x265/AV1 (blocking, ringing, blur); audio is kept."""
     from gancodec.api import enhance_file
 
     with progress_bar(quiet, "enhance") as progress:
         s = enhance_file(
             input_path, output, tile=tile, overwrite=overwrite, fmt=fmt, frames=frames, size=parse_size(size),
-            fps=fps, threads=threads, progress=progress, device=device,
+            fps=fps, threads=threads, progress=progress, device=device, realism=realism, weights=weights,
         )  # fmt: skip
     line = f"enhanced {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
     _report(line, s.to_dict(), quiet, as_json)

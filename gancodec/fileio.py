@@ -24,6 +24,8 @@ def check_output(output: str | os.PathLike, overwrite: bool, inputs: tuple = ())
         raise OutputExistsError(f"output exists ({out}) — use -y to overwrite")
     if not out.parent.exists():
         raise UsageError(f"output folder does not exist ({out.parent})")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise GancodecError(f"cannot write output: permission denied ({out})")
     return out
 
 
@@ -31,7 +33,10 @@ def check_output(output: str | os.PathLike, overwrite: bool, inputs: tuple = ())
 def atomic_output(output: str | os.PathLike) -> Iterator[Path]:
     """Yields a temporary path beside `output`; renames it over `output` only on success."""
     out = Path(output)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part" + out.suffix, dir=out.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part" + out.suffix, dir=out.parent)
+    except OSError as exc:
+        raise GancodecError(f"cannot write output: {exc.strerror.lower()} ({out})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     umask = os.umask(0)

@@ -55,3 +55,34 @@ def test_enhance_mp4_is_playable(clip, weights, tmp_path):
     with av.open(str(tmp_path / "p.mp4")) as c:
         assert c.streams.video[0].codec_context.name == "h264"
         assert sum(1 for _ in c.decode(video=0)) == 4
+
+
+@pytest.mark.parametrize(
+    "extra, code, text",
+    [
+        (["--realism", "0.5"], 2, "--realism needs GAN-stage"),
+        (["--realism", "-1"], 2, "between 0 and 1"),
+        (["--weights", "missing.safetensors"], 3, "check --weights"),
+    ],
+)
+def test_enhance_weight_and_realism_errors_are_one_line(clip, weights, tmp_path, extra, code, text):
+    from click.testing import CliRunner
+
+    from gancodec.cli import main
+
+    if "--weights" not in extra:
+        extra = [*extra, "--weights", str(weights)]
+    out = tmp_path / "o.mkv"
+    result = CliRunner().invoke(main, ["enhance", str(clip), "-o", str(out), "-q", *extra])
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert result.exit_code == code and len(lines) == 1 and text in lines[0], result.stderr
+    assert not out.exists()
+
+
+def test_enhance_with_non_weights_file_is_a_clear_error(clip, tmp_path):
+    from gancodec.errors import ModelError
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not weights at all")
+    with pytest.raises(ModelError, match="not usable enhancer weights"):
+        enhance_file(clip, tmp_path / "o.mkv", weights=junk)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import write_clip
 
 from gancodec.api import decode_file
 from gancodec.errors import GancodecError
 from gancodec.fuzz import mutate
 from gancodec.stream_info import describe
-
-from conftest import write_clip
 
 CASES = 30
 

@@ -7,11 +7,10 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+from conftest import synthetic_frames
 
 from gancodec.api import decode_file, encode_file
 from gancodec.io import VideoReader
-
-from conftest import synthetic_frames
 
 
 def write_pix_fmt(path, pix_fmt: str, count: int = 2, size=(48, 32)):

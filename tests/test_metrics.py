@@ -200,7 +200,7 @@ def test_streaming_vmaf_equals_whole_video_vmaf():
     for r, d in zip(ref, dist):
         stream.push(r, d)
     got = stream.finish()
-    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)[:, None]  # noqa: E731
+    as_tensor = lambda a: torch.tensor(a, dtype=torch.float32)[:, None]
     full = VMAF(temporal_pooling=False, enable_motion=True, clip_score=True)(as_tensor(ref), as_tensor(dist))
     assert got == pytest.approx(full.flatten().tolist(), abs=1e-9)
     assert 0 <= min(got) and max(got) <= 100

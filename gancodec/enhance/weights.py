@@ -7,10 +7,12 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_file
+from torch import Tensor
 
 from gancodec.enhance.net import EnhanceConfig, EnhanceNet
-from gancodec.errors import ModelError
+from gancodec.errors import ModelError, UsageError
 from gancodec.models.registry import file_sha256
 
 ENHANCER_ID = "gc-enhance-s"
@@ -21,16 +23,45 @@ def enhancer_path() -> Path:
     return Path(str(resources.files("gancodec.weights") / WEIGHTS_FILE))
 
 
-@lru_cache(maxsize=2)
-def load_enhancer(device: str = "cpu", path: str | None = None) -> tuple[EnhanceNet, bytes]:
-    """Returns (network in eval mode on `device`, SHA-256 of its weights file)."""
+def interpolate(fidelity: dict[str, Tensor], realism: dict[str, Tensor], r: float) -> dict[str, Tensor]:
+    """theta = theta_fid + r * (theta_gan - theta_fid): network interpolation (ESRGAN)."""
+    return {k: torch.lerp(v, realism[k], r) for k, v in fidelity.items()}  # exact at r = 0 and 1
+
+
+@lru_cache(maxsize=4)
+def load_enhancer(
+    device: str = "cpu", path: str | None = None, realism: float = 0.0
+) -> tuple[EnhanceNet, bytes]:
+    """Returns (network in eval mode on `device`, SHA-256 of its weights file).
+
+    `realism` in [0, 1] blends the fidelity network (0) with the GAN-tuned one (1); it needs a
+    weights file made by the GAN stage.
+    """
+    if not 0.0 <= realism <= 1.0:
+        raise UsageError(f"--realism must be between 0 and 1 (got {realism:g})")
     weights = Path(path) if path else enhancer_path()
     if not weights.is_file():
-        raise ModelError(f"enhancer weights are missing ({weights}) — reinstall gancodec")
-    from safetensors import safe_open
+        hint = "check --weights" if path else "reinstall gancodec"
+        raise ModelError(f"enhancer weights are missing ({weights}) — {hint}")
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(weights), framework="pt") as f:
-        metadata = f.metadata() or {}
-    net = EnhanceNet(EnhanceConfig(**json.loads(metadata.get("config", "{}"))))
-    net.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()})
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            metadata = f.metadata() or {}
+        tensors = {k: v.float() for k, v in load_file(str(weights)).items()}
+        net = EnhanceNet(EnhanceConfig(**json.loads(metadata.get("config", "{}"))))
+    except (SafetensorError, ValueError, TypeError, OSError) as exc:
+        raise ModelError(f"not usable enhancer weights ({weights}): {str(exc).splitlines()[0]}") from None
+    fidelity = {k: v for k, v in tensors.items() if not k.startswith("realism.")}
+    tuned = {k.removeprefix("realism."): v for k, v in tensors.items() if k.startswith("realism.")}
+    if realism > 0 and not tuned:
+        raise UsageError(
+            f"--realism needs GAN-stage enhancer weights; {weights.name} has only the fidelity stage"
+        )
+    try:
+        net.load_state_dict(interpolate(fidelity, tuned, realism) if realism > 0 else fidelity)
+    except (RuntimeError, KeyError) as exc:
+        raise ModelError(
+            f"enhancer weights do not fit the network ({weights.name}): {str(exc).splitlines()[0]}"
+        ) from None
     return net.eval().to(device), file_sha256(weights)

@@ -22,7 +22,7 @@ _KEEP_FP32 = ("entropy_bottleneck", "gaussian_conditional", "g_a.1", "g_a.3", "g
 def export_weights(checkpoint: str | Path, output: str | Path, model_id: str | None = None) -> Path:
     """Training checkpoint (codec or enhancer) -> shippable weights."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    if state.get("kind", "intra") == "enhance":
+    if state.get("kind", "intra") in ("enhance", "enhance-gan"):
         return save_enhancer(state, output, model_id or "gc-enhance-s")
     model_id = model_id or "gc-intra-hp"
     model = IntraCodec(IntraConfig(**state.get("model_config", {})))
@@ -31,12 +31,23 @@ def export_weights(checkpoint: str | Path, output: str | Path, model_id: str | N
 
 
 def save_enhancer(state: dict, output: str | Path, model_id: str) -> Path:
+    """Fidelity run: the network. GAN run: its fidelity anchor plus the tuned network under
+    `realism.` (the pair that `--realism` interpolates)."""
     from gancodec.enhance.net import EnhanceConfig, EnhanceNet
 
     net = EnhanceNet(EnhanceConfig(**state.get("model_config", {})))
     net.load_state_dict(state["model"])
-    tensors = {k: v.contiguous() for k, v in net.state_dict().items()}
-    metadata = {"model_id": model_id, "config": json.dumps(asdict(net.config)), "step": str(state["step"])}
+    tuned = {k: v.clone().contiguous() for k, v in net.state_dict().items()}
+    anchor = state.get("extra", {}).get("anchor")
+    if anchor is None:
+        tensors, stages = tuned, "fidelity"
+    else:
+        net.load_state_dict(anchor)  # checks that the anchor fits the same architecture
+        tensors = {k: v.contiguous() for k, v in anchor.items()}
+        tensors.update({f"realism.{k}": v for k, v in tuned.items()})
+        stages = "fidelity,realism"
+    metadata = {"model_id": model_id, "config": json.dumps(asdict(net.config)), "step": str(state["step"]),
+                "stages": stages}  # fmt: skip
     return _write(tensors, metadata, Path(output))
 
 

@@ -22,7 +22,7 @@ import torch
 @dataclass
 class TrainConfig:
     name: str = "intra"
-    kind: str = "intra"  # intra | enhance
+    kind: str = "intra"  # intra | enhance | enhance-gan
     data: list[str] = field(default_factory=lambda: ["../shared/data/train/*.mkv"])
     crop: int = 256
     batch: int = 8
@@ -39,6 +39,7 @@ class TrainConfig:
     init_weights: str = ""  # start from these .safetensors weights (when no checkpoint exists)
     model: dict = field(default_factory=dict)
     task: dict = field(default_factory=dict)  # task-specific settings (e.g. codecs and CRFs to restore)
+    gan: dict = field(default_factory=dict)  # adversarial stage settings (train/adversarial.py GanConfig)
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
@@ -88,6 +89,13 @@ class Trainer:
     def describe(self) -> str:
         return ""
 
+    def extra_state(self) -> dict:
+        """Task state beyond the model and its optimizers (e.g. a discriminator), checkpointed."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restores what extra_state() returned."""
+
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self) -> Path:
         path = self.run_dir / "last.ckpt"
@@ -99,6 +107,7 @@ class Trainer:
             "model_config": self.cfg.model,
         }
         state.update({name: opt.state_dict() for name, opt in self.optimizers.items()})
+        state["extra"] = self.extra_state()
         torch.save(state, tmp)
         os.replace(tmp, path)
         return path
@@ -109,6 +118,7 @@ class Trainer:
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state[name])
         self.step = state["step"]
+        self.load_extra_state(state.get("extra", {}))
         self.log(f"resumed from {path} at step {self.step}")
 
     def init_from_weights(self, path: str) -> None:
@@ -175,7 +185,11 @@ def make_trainer(cfg: TrainConfig, run_dir: Path, device: torch.device, log) -> 
         from gancodec.train.enhance_task import EnhanceTrainer
 
         return EnhanceTrainer(cfg, run_dir, device, log)
-    raise ValueError(f"unknown training kind '{cfg.kind}' (intra or enhance)")
+    if cfg.kind == "enhance-gan":
+        from gancodec.train.enhance_gan_task import EnhanceGanTrainer
+
+        return EnhanceGanTrainer(cfg, run_dir, device, log)
+    raise ValueError(f"unknown training kind '{cfg.kind}' (intra, enhance or enhance-gan)")
 
 
 def run_training(config_path: str, resume: str | None, device_name: str, runs_dir: str = "runs") -> Path:

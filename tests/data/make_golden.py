@@ -16,12 +16,12 @@ import torch
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from conftest import write_clip  # noqa: E402
+from conftest import write_clip
 
-from gancodec.api import decode_file, encode_file  # noqa: E402
-from gancodec.models.intra import IntraCodec, IntraConfig  # noqa: E402
-from gancodec.models.registry import register_model  # noqa: E402
-from gancodec.train.export import save_weights  # noqa: E402
+from gancodec.api import decode_file, encode_file
+from gancodec.models.intra import IntraCodec, IntraConfig
+from gancodec.models.registry import register_model
+from gancodec.train.export import save_weights
 
 MODEL_ID = "gc-golden-tiny"
 

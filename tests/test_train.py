@@ -1,0 +1,141 @@
+"""`gancodec train` on tiny data: every task runs, checkpoints, resumes and exports usable weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import write_clip
+
+from gancodec.enhance.weights import load_enhancer
+from gancodec.errors import UsageError
+from gancodec.layers.discriminator import MultiScaleDiscriminator
+from gancodec.train.adversarial import d_loss, feature_matching_loss, g_adversarial_loss
+from gancodec.train.export import export_weights
+from gancodec.train.loop import run_training
+
+TINY_INTRA = {"channels": 16, "latent_channels": 16, "hyper_channels": 16}
+TINY_ENHANCE = {"channels": 8, "blocks": 1, "window": 3}
+
+
+def write_config(path, **fields) -> str:
+    def value(v):
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, bool):
+            return str(v).lower()
+        if isinstance(v, str):
+            return f'"{v}"'
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    path.write_text("".join(f"{k} = {value(v)}\n" for k, v in fields.items()))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def train_clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("data") / "clip.mkv", 64, 64, 6)
+
+
+def steps_logged(run_dir) -> list[int]:
+    lines = (run_dir / "train.log").read_text().splitlines()
+    return [int(line.split()[3]) for line in lines if line.split()[2:3] == ["step"]]
+
+
+def test_intra_training_checkpoints_resumes_and_exports(train_clip, tmp_path):
+    cfg = write_config(
+        tmp_path / "intra.toml", name="t", data=[str(train_clip)], crop=64, batch=2, steps=2, log_every=1,
+        warmup_steps=1, model=TINY_INTRA,
+    )  # fmt: skip
+    ckpt = run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+    assert torch.load(ckpt, weights_only=True)["step"] == 2
+    cfg = write_config(
+        tmp_path / "intra.toml", name="t", data=[str(train_clip)], crop=64, batch=2, steps=4, log_every=1,
+        warmup_steps=1, model=TINY_INTRA,
+    )  # fmt: skip
+    run_training(cfg, None, "cpu", str(tmp_path / "runs"))  # resumes from runs/t/last.ckpt
+    assert steps_logged(tmp_path / "runs" / "t") == [1, 2, 3, 4]
+    weights = export_weights(ckpt, tmp_path / "intra.safetensors")
+    from gancodec.models.registry import load_state_dict_file
+
+    state, metadata = load_state_dict_file(weights)
+    assert metadata["step"] == "4" and "gaussian_conditional._cdf_length" in state
+
+
+def fidelity_weights(train_clip, tmp_path):
+    cfg = write_config(
+        tmp_path / "enh.toml", name="fid", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=2,
+        log_every=1, lr=1e-2, warmup_steps=1, model=TINY_ENHANCE,
+        task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},
+    )  # fmt: skip
+    ckpt = run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+    return export_weights(ckpt, tmp_path / "fid.safetensors")
+
+
+def test_gan_stage_resumes_and_exports_a_realism_pair(train_clip, tmp_path):
+    fid = fidelity_weights(train_clip, tmp_path)
+    fields = dict(
+        name="gan", kind="enhance-gan", data=[str(train_clip)], crop=64, batch=2, log_every=1, lr=1e-2,
+        warmup_steps=1, init_weights=str(fid), model=TINY_ENHANCE,
+        task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},
+        gan={"disc_channels": 8, "adversarial_weight": 0.1},
+    )  # fmt: skip
+    ckpt = run_training(write_config(tmp_path / "gan.toml", steps=2, **fields), None, "cpu", str(tmp_path / "runs"))
+    first = torch.load(ckpt, weights_only=True)
+    assert set(first["extra"]) == {"gan", "anchor"}
+    run_training(write_config(tmp_path / "gan.toml", steps=3, **fields), None, "cpu", str(tmp_path / "runs"))
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 3
+    disc_before, disc_after = first["extra"]["gan"]["disc"], state["extra"]["gan"]["disc"]
+    assert any(not torch.equal(disc_before[k], disc_after[k]) for k in disc_before)  # D kept training
+    for k, v in state["extra"]["anchor"].items():  # the anchor never moves
+        assert torch.equal(v, first["extra"]["anchor"][k])
+
+    pair = export_weights(ckpt, tmp_path / "pair.safetensors")
+    fid_net, _ = load_enhancer("cpu", str(fid), 0.0)
+    at0, _ = load_enhancer("cpu", str(pair), 0.0)
+    at1, _ = load_enhancer("cpu", str(pair), 1.0)
+    half, _ = load_enhancer("cpu", str(pair), 0.5)
+    for name, p0 in at0.state_dict().items():
+        assert torch.equal(p0, fid_net.state_dict()[name])  # realism 0 is exactly the fidelity network
+        assert torch.equal(at1.state_dict()[name], state["model"][name])  # 1 is the GAN-tuned one
+        assert torch.allclose(half.state_dict()[name], (p0 + at1.state_dict()[name]) / 2, atol=1e-6)
+    assert any(not torch.equal(p, at1.state_dict()[n]) for n, p in at0.state_dict().items())
+    with pytest.raises(UsageError, match="GAN-stage"):
+        load_enhancer("cpu", str(fid), 0.5)
+    with pytest.raises(UsageError, match="between 0 and 1"):
+        load_enhancer("cpu", str(pair), 1.5)
+
+
+def test_gan_stage_refuses_to_start_without_fidelity_weights(train_clip, tmp_path):
+    cfg = write_config(
+        tmp_path / "gan.toml", name="g", kind="enhance-gan", data=[str(train_clip)], crop=32, batch=2, steps=1,
+        model=TINY_ENHANCE, task={"codecs": ["x264"], "conditions_per_clip": 1, "frames_per_clip": 6},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="fidelity weights"):
+        run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+
+
+def test_discriminator_scales_and_condition():
+    disc = MultiScaleDiscriminator(image_channels=6, condition_channels=6, channels=8, scales=3)
+    image, cond = torch.rand(2, 6, 128, 96), torch.rand(2, 6, 128, 96)
+    outputs = disc(image, cond)
+    assert [tuple(logits.shape) for _, logits in outputs] == [(2, 1, 15, 11), (2, 1, 7, 5), (2, 1, 3, 2)]
+    assert all(len(features) == 4 for features, _ in outputs)
+    with pytest.raises(ValueError, match="conditional"):
+        disc(image)
+
+
+def test_adversarial_losses():
+    confident = [([torch.ones(1, 2, 2)], torch.full((1, 1, 2, 2), 2.0))]
+    fooled = [([torch.zeros(1, 2, 2)], torch.full((1, 1, 2, 2), -2.0))]
+    assert d_loss(confident, fooled).item() == 0.0  # hinge: both margins satisfied
+    assert d_loss(fooled, confident).item() == pytest.approx(6.0)  # 3 + 3
+    assert g_adversarial_loss(fooled).item() == pytest.approx(2.0)
+    assert d_loss(confident, fooled, "bce").item() == pytest.approx(2 * torch.nn.functional.softplus(torch.tensor(-2.0)).item())
+    assert feature_matching_loss(confident, fooled).item() == pytest.approx(1.0)
+    fake_features = torch.zeros(1, 2, 2, requires_grad=True)
+    real_features = torch.ones(1, 2, 2, requires_grad=True)
+    feature_matching_loss([([real_features], None)], [([fake_features], None)]).backward()
+    assert real_features.grad is None and fake_features.grad is not None  # only the fake side learns
