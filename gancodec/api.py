@@ -200,7 +200,8 @@ def decode_file(
     with open_gcv(input_path) as f:
         reader = GcvReader(f)
         header = reader.header
-        model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device))
+        encoder = header.metadata.get("encoder") if isinstance(header.metadata, dict) else None
+        model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device), encoder)
         ensure_memory_for(header.width, header.height, model.config.stride)
         z_shape = _z_shape(header, model)
         count = 0

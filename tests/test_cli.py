@@ -9,6 +9,7 @@ import zlib
 import pytest
 from click.testing import CliRunner
 
+from gancodec import __version__
 from gancodec.cli import main
 
 FIXED = struct.calcsize(
@@ -171,7 +172,9 @@ def test_decode_weights_hash_mismatch(encoded, tmp_path):
 
     bad = tmp_path / "bad.gcv"
     bad.write_bytes(_patch_header(data, flip_hash))
-    assert_one_line_error(run("decode", bad, "-o", tmp_path / "o.mkv"), 3, "other weights")
+    result = run("decode", bad, "-o", tmp_path / "o.mkv")
+    assert_one_line_error(result, 3, "other weights")
+    assert f"decode it with gancodec {__version__}" in result.stderr  # names the release that made it
     assert not (tmp_path / "o.mkv").exists()
 
 

@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 from torch import Tensor
 
+from gancodec import __version__
 from gancodec.enhance.net import EnhanceConfig, EnhanceNet
 from gancodec.errors import ModelError, UsageError
 from gancodec.models.registry import file_sha256
@@ -40,9 +41,13 @@ def load_enhancer(
     if not 0.0 <= realism <= 1.0:
         raise UsageError(f"--realism must be between 0 and 1 (got {realism:g})")
     weights = Path(path) if path else enhancer_path()
+    if path and not weights.is_file():
+        raise ModelError(f"enhancer weights are missing ({weights}) — check --weights")
     if not weights.is_file():
-        hint = "check --weights" if path else "reinstall gancodec"
-        raise ModelError(f"enhancer weights are missing ({weights}) — {hint}")
+        raise ModelError(
+            f"this gancodec ({__version__}) ships no enhancer weights yet: the enhancer is still in training "
+            "(see benchmarks/results/experiments); pass trained weights with --weights"
+        )
     from safetensors import SafetensorError, safe_open
 
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -92,13 +93,21 @@ def load_model(model_id: str = DEFAULT_MODEL, device: str = "cpu") -> tuple[Intr
     return model, file_sha256(path)
 
 
-def check_stream_model(model_id: str, stream_sha256: bytes, device: str = "cpu") -> IntraCodec:
-    """Loads the model a stream was made with and checks its weights hash."""
+def check_stream_model(
+    model_id: str, stream_sha256: bytes, device: str = "cpu", encoder: str | None = None
+) -> IntraCodec:
+    """Loads the model a stream was made with and checks its weights hash.
+
+    Each weights release changes the hash, and a stream decodes only with the exact weights that
+    made it; `encoder` (the stream's "encoder" metadata, e.g. "gancodec 0.1.0") names the release
+    to install for an older file.
+    """
     model, sha = load_model(model_id, device)
     if sha != stream_sha256:
+        release = re.fullmatch(r"gancodec [0-9][0-9A-Za-z.+-]{0,30}", encoder or "")
+        made_by = release.group(0) if release else "the gancodec version that encoded it"
         raise ModelError(
             f"stream was made with other weights for model '{model_id}' "
-            f"(stream {stream_sha256.hex()[:12]}, installed {sha.hex()[:12]}) — "
-            "decode it with the gancodec version that encoded it"
+            f"(stream {stream_sha256.hex()[:12]}, installed {sha.hex()[:12]}) — decode it with {made_by}"
         )
     return model
