@@ -327,11 +327,18 @@ def parse_crf_options(values: tuple[str, ...]) -> dict[str, str]:
               help="Benchmark the enhancer on x265/x264-decoded clips instead (enhance.json, enhance.md, "
                    "crop PNG); --crf sets its conditions [default: x265=32,37,42 and x264=37].")  # fmt: skip
 @click.option("--tile", type=int, default=None, help="With --enhance: enhancer tiles of N luma pixels.")
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --enhance: enhancer weights to measure instead of the shipped ones.",
+)
+@click.option("--realism", type=float, default=0.0, help="With --enhance: the enhancer's --realism.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json (enhance.json) on stdout.")
 @with_common
 @handle_errors
 def bench(videos, output, codecs, frames, gop, preset, anchor, qualities, crfs, no_cache, enhance, tile,
-          as_json, overwrite, quiet, verbose, threads, device):  # fmt: skip
+          weights, realism, as_json, overwrite, quiet, verbose, threads, device):  # fmt: skip
     """Rate-distortion benchmark of gancodec against x264/x265/SVT-AV1 (BD-rate, plots, speeds)."""
     import shlex
 
@@ -340,10 +347,15 @@ def bench(videos, output, codecs, frames, gop, preset, anchor, qualities, crfs, 
     command = "gancodec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if enhance:
         _bench_enhance(videos, output, frames, gop, preset, crfs, tile, as_json, overwrite, quiet, threads,
-                       device, command)  # fmt: skip
+                       device, command, weights, realism)  # fmt: skip
         return
-    if tile is not None:
-        raise UsageError("--tile applies only with --enhance")
+    for flag, value, default in (
+        ("--tile", tile, None),
+        ("--weights", weights, None),
+        ("--realism", realism, 0.0),
+    ):
+        if value != default:
+            raise UsageError(f"{flag} applies only with --enhance")
     with progress_bar(quiet, "bench", unit="encode") as progress:
         report = run_bench(
             videos, output, codecs=codecs, frames=frames, gop=gop, preset=preset, anchor=anchor,
@@ -365,7 +377,7 @@ RD_ONLY_OPTIONS = ("codecs", "anchor", "qualities", "no_cache")
 
 
 def _bench_enhance(videos, output, frames, gop, preset, crfs, tile, as_json, overwrite, quiet, threads,
-                   device, command) -> None:  # fmt: skip
+                   device, command, weights=None, realism=0.0) -> None:  # fmt: skip
     """`bench --enhance`: the restoration benchmark (gancodec.bench.enhance) instead of the RD sweep."""
     from click.core import ParameterSource
 
@@ -386,7 +398,8 @@ def _bench_enhance(videos, output, frames, gop, preset, crfs, tile, as_json, ove
     with progress_bar(quiet, "bench --enhance", unit="encode") as progress:
         report = run_enhance_bench(
             videos, output, conditions, frames=frames, gop=gop, tile=tile, device=device, progress=progress,
-            preset=preset, threads=threads, overwrite=overwrite, command=command,
+            preset=preset, threads=threads, overwrite=overwrite, command=command, weights=weights,
+            realism=realism,
         )  # fmt: skip
     if as_json:
         click.echo((Path(output) / "enhance.json").read_text())

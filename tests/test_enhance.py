@@ -164,8 +164,10 @@ def test_enhance_bench_end_to_end(tmp_path, net):
 
 @pytest.mark.parametrize(
     ("flags", "code", "text"),
-    [(["--enhance"], 3, "enhancer weights are missing"), (["--enhance", "--codecs", "x264"], 2, "--codecs does not"),
-     (["--tile", "32"], 2, "--tile applies only"), (["--enhance", "--crf", "vp9=30"], 2, "unknown codec 'vp9'")],
+    [(["--enhance"], 3, "ships no enhancer weights"), (["--enhance", "--codecs", "x264"], 2, "--codecs does not"),
+     (["--tile", "32"], 2, "--tile applies only"), (["--enhance", "--crf", "vp9=30"], 2, "unknown codec 'vp9'"),
+     (["--realism", "0.5"], 2, "--realism applies only"),
+     (["--enhance", "--weights", "nope.safetensors"], 3, "check --weights")],
 )  # fmt: skip
 def test_bench_enhance_cli_errors_are_one_line(tmp_path, monkeypatch, flags, code, text):
     from gancodec.enhance import weights

@@ -81,7 +81,9 @@ def test_gan_stage_resumes_and_exports_a_realism_pair(train_clip, tmp_path):
         task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},
         gan={"disc_channels": 8, "adversarial_weight": 0.1},
     )  # fmt: skip
-    ckpt = run_training(write_config(tmp_path / "gan.toml", steps=2, **fields), None, "cpu", str(tmp_path / "runs"))
+    ckpt = run_training(
+        write_config(tmp_path / "gan.toml", steps=2, **fields), None, "cpu", str(tmp_path / "runs")
+    )
     first = torch.load(ckpt, weights_only=True)
     assert set(first["extra"]) == {"gan", "anchor"}
     run_training(write_config(tmp_path / "gan.toml", steps=3, **fields), None, "cpu", str(tmp_path / "runs"))
@@ -133,7 +135,9 @@ def test_adversarial_losses():
     assert d_loss(confident, fooled).item() == 0.0  # hinge: both margins satisfied
     assert d_loss(fooled, confident).item() == pytest.approx(6.0)  # 3 + 3
     assert g_adversarial_loss(fooled).item() == pytest.approx(2.0)
-    assert d_loss(confident, fooled, "bce").item() == pytest.approx(2 * torch.nn.functional.softplus(torch.tensor(-2.0)).item())
+    assert d_loss(confident, fooled, "bce").item() == pytest.approx(
+        2 * torch.nn.functional.softplus(torch.tensor(-2.0)).item()
+    )
     assert feature_matching_loss(confident, fooled).item() == pytest.approx(1.0)
     fake_features = torch.zeros(1, 2, 2, requires_grad=True)
     real_features = torch.ones(1, 2, 2, requires_grad=True)

@@ -115,13 +115,14 @@ def measure(clip: Clip, condition: Condition, net, settings: dict) -> tuple[Enha
     return result, CropSource(clip.name, condition, mid, clip.frames[mid], decoded[mid], enhanced[mid])
 
 
-def _enhancer(net, device: str) -> tuple[object, dict]:
+def _enhancer(net, device: str, weights=None, realism: float = 0.0) -> tuple[object, dict]:
     """The network on `device` in eval mode, and what the report says about it."""
     if net is None:
         from gancodec.enhance.weights import ENHANCER_ID, load_enhancer
 
-        net, sha = load_enhancer(device)
-        info = {"id": ENHANCER_ID, "sha256": sha.hex(), "source": "shipped weights"}
+        net, sha = load_enhancer(device, str(weights) if weights else None, float(realism))
+        source = str(weights) if weights else "shipped weights"
+        info = {"id": ENHANCER_ID, "sha256": sha.hex(), "source": source, "realism": realism}
     else:
         info = {"id": type(net).__name__, "sha256": None, "source": "network passed in, no weights file"}
     info["config"] = asdict(net.config)
@@ -170,11 +171,14 @@ def run_enhance_bench(
     threads: int | None = None,
     overwrite: bool = False,
     command: str | None = None,
+    weights: str | os.PathLike | None = None,
+    realism: float = 0.0,
 ) -> EnhanceReport:
     """Measures the enhancer on every (video, condition) and writes enhance.json, enhance.md, a crop PNG.
 
     `net`: an EnhanceNet to measure instead of the shipped weights (loaded with load_enhancer, which
     raises ModelError when they are missing). It is moved to `device` and put in eval mode.
+    `weights`/`realism`: a weights file instead of the shipped one, and the realism to run it at.
     """
     from gancodec.bench.enhance_report import write_enhance_reports
     from gancodec.models.registry import resolve_device
@@ -190,7 +194,7 @@ def run_enhance_bench(
         import torch
 
         torch.set_num_threads(threads)
-    net, enhancer = _enhancer(net, device)
+    net, enhancer = _enhancer(net, device, weights, realism)
     settings = {"frames": frames, "gop": gop, "preset": preset, "tile": tile, "device": device, "threads": threads}  # fmt: skip
     report = EnhanceReport(
         command=command or f"gancodec.bench.enhance.run_enhance_bench({[str(v) for v in videos]!r}, {str(out)!r})",
