@@ -268,13 +268,36 @@ def info(input_path, as_json, verbose):
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False), help="Checkpoint to resume from.")
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 @click.option("--runs-dir", default="runs", help="Where checkpoints and logs go.")
+@click.option("--minutes", type=float, default=None, help="Stop (and checkpoint) after this many minutes.")
+@click.option("--steps", type=int, default=None, help="Stop (and checkpoint) at this total step count.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @handle_errors
-def train(config, resume, device, runs_dir, verbose):
+def train(config, resume, device, runs_dir, minutes, steps, verbose):
     """Train a model from a TOML config (resumes from RUNS_DIR/NAME/last.ckpt when it exists)."""
     from gancodec.train.loop import run_training
 
-    run_training(config, resume, device, runs_dir)
+    overrides = {k: v for k, v in (("minutes", minutes), ("steps", steps)) if v is not None}
+    run_training(config, resume, device, runs_dir, overrides)
+
+
+@main.command("export-frames")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the .npz files."
+)
+@click.option("--every", type=int, default=3, show_default=True, help="Keep every N-th frame.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@handle_errors
+def export_frames_cmd(config, output, every, verbose):
+    """Export a config's training frames as .npz (for training where PyAV is missing, e.g. a GPU box)."""
+    from gancodec.train.data import export_frames
+    from gancodec.train.loop import load_config
+
+    if every < 1:
+        raise UsageError("--every must be at least 1")
+    written = export_frames(load_config(config).data, output, every)
+    size = sum(Path(p).stat().st_size for p in written) / 2**20
+    click.echo(f"wrote {len(written)} files, {size:.1f} MiB, to {output}", err=True)
 
 
 @main.command("export-weights")

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gancodec.io import VideoReader
 from gancodec.models.yuv import YuvFrame
 
 VIDEO_SUFFIXES = (".mkv", ".mp4", ".avi", ".webm", ".y4m", ".png", ".jpg")
+FRAME_ARRAY_SUFFIX = ".npz"  # frames exported by export_frames(): arrays y (N,H,W), u, v (N,H/2,W/2)
 
 
 @dataclass
@@ -32,21 +32,57 @@ def load_sources(patterns: list[str], crop: int, max_frames: int = 60) -> list[S
     sources = []
     for pattern in patterns:
         for path in sorted(glob.glob(os.path.expanduser(pattern))):
-            if not path.lower().endswith(VIDEO_SUFFIXES):
+            if path.lower().endswith(FRAME_ARRAY_SUFFIX):
+                frames = _read_frame_arrays(path, max_frames)
+            elif path.lower().endswith(VIDEO_SUFFIXES):
+                frames = _read_video(path, max_frames)
+            else:
                 continue
-            with VideoReader(path) as reader:
-                if min(reader.width, reader.height) < crop:
-                    continue
-                frames = list(reader.frames(limit=max_frames))
-            if frames:
+            if frames and min(frames[0].y.shape) >= crop:
                 sources.append(Source(os.path.basename(path), frames))
     if not sources:
         raise ValueError(f"no training frames found in {patterns}")
     return sources
 
 
+def _read_video(path: str, max_frames: int) -> list[YuvFrame]:
+    from gancodec.io import VideoReader  # PyAV: not needed (and not installed) for .npz training data
+
+    with VideoReader(path) as reader:
+        return list(reader.frames(limit=max_frames))
+
+
+def _read_frame_arrays(path: str, max_frames: int) -> list[YuvFrame]:
+    with np.load(path) as arrays:
+        y, u, v = (arrays[k][:max_frames] for k in ("y", "u", "v"))
+    return [YuvFrame(y[i], u[i], v[i]) for i in range(len(y))]
+
+
+def export_frames(
+    patterns: list[str], out_dir: str | os.PathLike, every: int = 3, max_frames: int = 60
+) -> list[str]:
+    """Writes every `every`-th frame (of the first `max_frames`) of each source as one .npz file.
+
+    For training where PyAV is not installed (the GPU machine): load_sources() reads the .npz files
+    like videos. Returns the paths written.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for pattern in patterns:
+        for path in sorted(glob.glob(os.path.expanduser(pattern))):
+            if not path.lower().endswith(VIDEO_SUFFIXES):
+                continue
+            frames = _read_video(path, max_frames)[::every]
+            out = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0] + FRAME_ARRAY_SUFFIX)
+            np.savez_compressed(
+                out, **{k: np.stack([getattr(f, k) for f in frames]) for k in ("y", "u", "v")}
+            )
+            written.append(out)
+    return written
+
+
 def _to_tensors(frame: YuvFrame) -> tuple[torch.Tensor, torch.Tensor]:
-    y = torch.from_numpy(frame.y).float()[None] / 255.0
+    y = torch.from_numpy(np.ascontiguousarray(frame.y)).float()[None] / 255.0
     uv = torch.from_numpy(np.stack([frame.u, frame.v])).float() / 255.0
     return y, uv
 
@@ -60,18 +96,22 @@ class CropSampler:
         self.rng = np.random.default_rng(seed)
 
     def _crop(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One crop; frames at least twice the crop size are halved (2x2 mean) half of the time."""
         source = self.sources[self.rng.integers(len(self.sources))]
         frame = source.frames[self.rng.integers(len(source.frames))]
-        y, uv = _to_tensors(frame)
-        h, w = y.shape[-2:]
-        if min(h, w) >= 2 * self.crop and self.rng.random() < 0.5:
+        h, w = frame.y.shape
+        scale = 2 if min(h, w) >= 2 * self.crop and self.rng.random() < 0.5 else 1
+        size = self.crop * scale  # crop this many source pixels (even offsets keep chroma aligned)
+        top = 2 * self.rng.integers((h - size) // 2 + 1)
+        left = 2 * self.rng.integers((w - size) // 2 + 1)
+        region = YuvFrame(
+            frame.y[top : top + size, left : left + size],
+            frame.u[top // 2 : (top + size) // 2, left // 2 : (left + size) // 2],
+            frame.v[top // 2 : (top + size) // 2, left // 2 : (left + size) // 2],
+        )
+        y, uv = _to_tensors(region)
+        if scale == 2:
             y, uv = F.avg_pool2d(y, 2), F.avg_pool2d(uv, 2)
-            h, w = y.shape[-2:]
-        top = 2 * self.rng.integers((h - self.crop) // 2 + 1)
-        left = 2 * self.rng.integers((w - self.crop) // 2 + 1)
-        y = y[:, top : top + self.crop, left : left + self.crop]
-        c = self.crop // 2
-        uv = uv[:, top // 2 : top // 2 + c, left // 2 : left // 2 + c]
         if self.rng.random() < 0.5:
             y, uv = y.flip(-1), uv.flip(-1)
         return y, uv

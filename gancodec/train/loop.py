@@ -8,6 +8,7 @@ intra_task.py (rate-distortion training of the codec) and enhance_task.py (resto
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
@@ -116,7 +117,10 @@ class Trainer:
         state = torch.load(path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(state["model"])
         for name, opt in self.optimizers.items():
-            opt.load_state_dict(state[name])
+            if name in state:
+                opt.load_state_dict(state[name])
+            else:  # a slim checkpoint (model only, e.g. brought back from a GPU machine)
+                self.log(f"{name}: no state in {path}, starting with fresh moments")
         self.step = state["step"]
         self.load_extra_state(state.get("extra", {}))
         self.log(f"resumed from {path} at step {self.step}")
@@ -192,8 +196,14 @@ def make_trainer(cfg: TrainConfig, run_dir: Path, device: torch.device, log) -> 
     raise ValueError(f"unknown training kind '{cfg.kind}' (intra, enhance or enhance-gan)")
 
 
-def run_training(config_path: str, resume: str | None, device_name: str, runs_dir: str = "runs") -> Path:
-    cfg = load_config(config_path)
+def run_training(
+    config_path: str,
+    resume: str | None,
+    device_name: str,
+    runs_dir: str = "runs",
+    overrides: dict | None = None,
+) -> Path:
+    cfg = dataclasses.replace(load_config(config_path), **(overrides or {}))
     run_dir = Path(runs_dir) / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / "train.log", "a", buffering=1) as log_file:
