@@ -45,8 +45,10 @@ def describe(path: str | os.PathLike) -> dict:
 def format_description(d: dict) -> str:
     lines = [
         f"{d['file']}: gancodec stream, format {d['format_version']}",
-        f"  video     {d['width']}x{d['height']} {d['pix_fmt']} @ {d['fps']} fps, {d['frame_count']} frames"
-        f" ({d['duration_s']:.2f} s), gop {d['gop']}",
+        (
+            f"  video     {d['width']}x{d['height']} {d['pix_fmt']} @ {d['fps']} fps, {d['frame_count']} frames"
+            f" ({d['duration_s']:.2f} s), gop {d['gop']}"
+        ),
         f"  model     {d['model_id']} (weights sha256 {d['weights_sha256'][:16]}…), coder {d['entropy_coder']}",
         f"  quality   {d['quality']:g}",
         f"  size      {d['file_bytes']} bytes, {d['kbps']:.1f} kbit/s, {d['bpp']:.4f} bpp",

@@ -37,7 +37,7 @@ def run_cli(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
     if as_root and not sys.platform.startswith("linux"):
         pytest.skip("root without Linux capabilities: permissions cannot be enforced")
     return subprocess.run(
-        [sys.executable, "-m", "gancodec", *args], capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "gancodec", *args], capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "HOME": str(tmp)}, preexec_fn=_drop_file_override_capabilities if as_root else None,
     )  # fmt: skip
 

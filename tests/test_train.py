@@ -75,7 +75,7 @@ def fidelity_weights(train_clip, tmp_path):
 
 def test_gan_stage_resumes_and_exports_a_realism_pair(train_clip, tmp_path):
     fid = fidelity_weights(train_clip, tmp_path)
-    fields = dict(
+    fields = dict(  # noqa: C408 - keyword form reads like the TOML it becomes
         name="gan", kind="enhance-gan", data=[str(train_clip)], crop=64, batch=2, log_every=1, lr=1e-2,
         warmup_steps=1, init_weights=str(fid), model=TINY_ENHANCE,
         task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},

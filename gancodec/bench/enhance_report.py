@@ -109,8 +109,10 @@ def _header(report: EnhanceReport) -> list[str]:
     )
     return [
         *preamble("# gancodec enhancement benchmark", report),
-        f"- enhancer: {e['id']} ({e['source']}), sha256 {e['sha256'] or 'n/a'}, {config}, "
-        f"realism {e.get('realism', 0.0):g}",
+        (
+            f"- enhancer: {e['id']} ({e['source']}), sha256 {e['sha256'] or 'n/a'}, {config}, "
+            f"realism {e.get('realism', 0.0):g}"
+        ),
         (
             f"- conditions: {', '.join(c.label for c in report.conditions)}; up to {s['frames']} frames, "
             f"GOP {s['gop']}, preset {s['preset']}, tile {s['tile'] or 'none'}, device {s['device']}"
