@@ -25,6 +25,7 @@ from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio
 from gancodec.metrics import frame_psnr
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
+from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
 from gancodec.models.yuv import YuvFrame, pack, unpack
 
@@ -118,8 +119,15 @@ def encode_file(
     progress: Progress | None = None,
     model_id: str = DEFAULT_MODEL,
     device: str = "cpu",
+    preset: str = DEFAULT_PRESET,
 ) -> CodingSummary:
-    """Encodes a video into a .gcv file (all frames intra-coded)."""
+    """Encodes a video into a .gcv file (all frames intra-coded).
+
+    `preset`: "fast" (one pass of the analysis transform) or "slow" (each frame's latents are
+    refined by a short rate-distortion search, models/refine.py); the decoder is the same.
+    """
+    if preset not in PRESET_STEPS:
+        raise UsageError(f"unknown --preset '{preset}' (choose from: {', '.join(PRESET_STEPS)})")
     if not QUALITY_MIN <= quality <= QUALITY_MAX:
         raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
     if frames is not None and frames < 1:
@@ -134,7 +142,7 @@ def encode_file(
         header = StreamHeader(
             width=reader.width, height=reader.height, fps=reader.fps, model_id=model_id,
             weights_sha256=weights_sha, quality=quality, gop=1,
-            metadata={"encoder": f"gancodec {__version__}", "source": Path(input_path).name},
+            metadata={"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name},
         )  # fmt: skip
         total = (
             min(frames, reader.frame_count)
@@ -150,7 +158,7 @@ def encode_file(
             count = 0
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
                 x = pack(frame, model.config.stride)
-                strings, _ = model.compress(x, quality)
+                strings, _ = model.compress(x, quality, PRESET_STEPS[preset])
                 writer.write_record(Record(FRAME_I, count - 1, quality, strings))
                 if measure_psnr:
                     x_hat = model.decompress(strings, _z_shape(header, model), quality)

@@ -127,6 +127,10 @@ def main() -> None:
 @click.option(
     "--quality", type=float, default=4.0, help="1 (smallest file) .. 8 (best picture), fractional allowed."
 )
+@click.option(
+    "--preset", type=click.Choice(["fast", "slow"]), default="fast", show_default=True,
+    help="Encoder effort: slow refines each frame's latents (~0.5 dB better, ~50x slower; same decoder).",
+)  # fmt: skip
 @click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
 @click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
@@ -138,6 +142,7 @@ def encode(
     input_path,
     output,
     quality,
+    preset,
     frames,
     size,
     fps,
@@ -156,7 +161,7 @@ def encode(
         s = encode_file(
             input_path, output, quality=quality, frames=frames, overwrite=overwrite,
             size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
-            progress=progress, device=device,
+            progress=progress, device=device, preset=preset,
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "

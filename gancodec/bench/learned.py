@@ -12,7 +12,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from gancodec.bench.codecs import CODECS
+from gancodec.bench.codecs import CODECS, LEARNED_PRESETS
 from gancodec.bench.results import PointResult, VideoInfo
 from gancodec.metrics import compare_frames
 
@@ -47,13 +47,14 @@ def _warm_up(video: VideoInfo, scratch: Path, threads: int | None, device: str) 
 
 
 def run_point(
-    video: VideoInfo, quality: float, threads: int | None = None, device: str = "cpu"
+    video: VideoInfo, quality: float, threads: int | None = None, device: str = "cpu", name: str = "gancodec"
 ) -> PointResult:
-    """Encodes `video.frames` frames at `quality`, decodes them and measures them against the source."""
+    """Encodes `video.frames` frames at `quality` with the preset of codec `name` ("gancodec",
+    "gancodec-slow"), decodes them and measures them against the source."""
     from gancodec.api import decode_file, encode_file
     from gancodec.io import VideoReader
 
-    spec = CODECS["gancodec"]
+    spec = CODECS[name]
     with tempfile.TemporaryDirectory(prefix="gancodec-bench-") as tmp:
         gcv = Path(tmp) / "stream.gcv"
         _warm_up(video, gcv, threads, device)
@@ -62,6 +63,7 @@ def run_point(
             video.path,
             gcv,
             quality=quality,
+            preset=LEARNED_PRESETS[name],
             frames=video.frames,
             overwrite=True,
             threads=threads,

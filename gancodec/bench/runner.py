@@ -21,7 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gancodec.bench.codecs import CODECS, DEFAULT_CODECS, CodecSpec, parse_points, resolve_codecs
+from gancodec.bench.codecs import (
+    CODECS,
+    DEFAULT_CODECS,
+    LEARNED_PRESETS,
+    CodecSpec,
+    parse_points,
+    resolve_codecs,
+)  # fmt: skip
 from gancodec.bench.results import PointResult, VideoInfo
 from gancodec.errors import GancodecError, InputError, OutputExistsError, UsageError
 from gancodec.metrics import compare_frames
@@ -112,10 +119,11 @@ def _unique_names(paths: Sequence[str]) -> list[str]:
 
 def codec_options(spec: CodecSpec, point: float, config: BenchConfig) -> dict[str, str]:
     """The exact settings of one encode: what the cache key and the reports record."""
-    if spec.name == "gancodec":
+    if spec.name in LEARNED_PRESETS:
         from gancodec.bench.learned import fingerprint
 
-        return {"quality": f"{point:g}", "device": config.device, **fingerprint()}
+        preset = LEARNED_PRESETS[spec.name]
+        return {"quality": f"{point:g}", "preset": preset, "device": config.device, **fingerprint()}
     from gancodec.bench.baselines import encoder_versions, low_delay_options
 
     return {**low_delay_options(spec.name, point, config.gop, config.preset), **encoder_versions()}
@@ -180,10 +188,10 @@ def run_ffmpeg_point(video: VideoInfo, spec: CodecSpec, crf: float, config: Benc
 
 
 def run_point(video: VideoInfo, spec: CodecSpec, point: float, config: BenchConfig) -> PointResult:
-    if spec.name == "gancodec":
+    if spec.name in LEARNED_PRESETS:
         from gancodec.bench.learned import run_point as run_gancodec_point
 
-        return run_gancodec_point(video, point, config.threads, config.device)
+        return run_gancodec_point(video, point, config.threads, config.device, spec.name)
     return run_ffmpeg_point(video, spec, point, config)
 
 
@@ -281,7 +289,8 @@ def run_bench(
     names = [s.name for s in resolve_codecs(codecs if isinstance(codecs, str) else list(codecs))]
     all_points = {k.lower(): parse_points(v, f"--crf {k}") for k, v in (points or {}).items()}
     if qualities is not None:
-        all_points["gancodec"] = parse_points(qualities, "--qualities")
+        for name in LEARNED_PRESETS:
+            all_points[name] = parse_points(qualities, "--qualities")
     config = BenchConfig(
         videos=[str(v) for v in videos], output_dir=str(output_dir), codecs=names, frames=frames, gop=gop,
         preset=preset, anchor=anchor.lower(), points=all_points, use_cache=use_cache, overwrite=overwrite,

@@ -154,15 +154,26 @@ class IntraCodec(CompressionModel):
         return scales.float(), means.float()
 
     @torch.no_grad()
-    def compress(self, x: Tensor, quality: float) -> tuple[list[bytes], tuple[int, int]]:
-        """Code one packed frame x (1,6,H/2,W/2). Returns ([z_string, y_string], z spatial shape)."""
+    def compress(
+        self, x: Tensor, quality: float, search_steps: int = 0
+    ) -> tuple[list[bytes], tuple[int, int]]:
+        """Code one packed frame x (1,6,H/2,W/2). Returns ([z_string, y_string], z spatial shape).
+
+        search_steps > 0 refines the latents for this frame before coding (models/refine.py): a
+        slower encoder, the same bitstream format and decoder.
+        """
         q = torch.tensor([quality], dtype=torch.float32)
-        y_g = self.g_a(x.to(self.device) - 0.5) * self.gain(q)
+        x = x.to(self.device)
+        y_g = self.g_a(x - 0.5) * self.gain(q)
         z = self.h_a(y_g).cpu()
-        y_g = y_g.cpu()
         z_strings = self.entropy_bottleneck.compress(z)
         z_shape = tuple(z.shape[-2:])
         z_hat = self.entropy_bottleneck.decompress(z_strings, z_shape)
+        if search_steps > 0:
+            from gancodec.models.refine import refine_latents
+
+            y_g = refine_latents(self, x, y_g, z_hat, quality, search_steps)
+        y_g = y_g.cpu()
         scales, means = self._entropy_params(z_hat)
         indexes = self.gaussian_conditional.build_indexes(scales)
         y_strings = self.gaussian_conditional.compress(y_g, indexes, means=means)

@@ -1,0 +1,72 @@
+"""Encoder-side latent refinement: the slow presets' rate-distortion search.
+
+The analysis transform g_a is amortized: one forward pass guesses latents for every image, and an
+under-trained (or any) g_a leaves rate-distortion on the table. For the frame at hand the encoder
+can do better by searching: starting from g_a's guess, a few Adam steps on the latents y minimize
+the training loss itself,
+
+    L(y) = lambda(q) * 255^2 * D_yuv(x, g_s(Q(y) / gain)) + R(Q(y) | z_hat),
+
+with Q the rounding around the means (straight-through gradient). The hyper-latents z are kept, so
+the entropy parameters stay those the decoder will compute. Only the encoder changes: the
+bitstream and the decoder are the same, which makes this a preset (like x264's --preset), not a
+format change (Campos et al. 2019; Yang et al. 2020 call it closing the amortization gap).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from gancodec.models.intra import SCALES_MIN, IntraCodec, lambda_for_quality, ste_round
+from gancodec.models.yuv import yuv_distortion
+
+# Steps of latent search per preset; "fast" is the plain amortized encoder.
+PRESET_STEPS = {"fast": 0, "slow": 20}
+DEFAULT_PRESET = "fast"
+LIKELIHOOD_BOUND = 1e-9  # CompressAI's default likelihood lower bound
+LEARNING_RATE = 0.006  # in latent units (quantization step 1); larger steps flip roundings at random
+
+
+def _likelihoods(y_hat: Tensor, scales: Tensor, means: Tensor) -> Tensor:
+    """GaussianConditional's likelihood of integer offsets from the means, with the same bounds.
+
+    Written out (rather than calling the module) because the module rounds without a gradient
+    and keeps its bounds on the CPU, while the search may run on the GPU.
+    """
+    values = (y_hat - means).abs()
+    scales = scales.clamp_min(SCALES_MIN)
+    upper = 0.5 * torch.erfc(-(0.5 - values) / (scales * 2**0.5))
+    lower = 0.5 * torch.erfc(-(-0.5 - values) / (scales * 2**0.5))
+    return (upper - lower).clamp_min(LIKELIHOOD_BOUND)
+
+
+def refine_latents(
+    model: IntraCodec, x: Tensor, y_g: Tensor, z_hat: Tensor, quality: float, steps: int
+) -> Tensor:
+    """Returns latents y_g (B,M,h,w) that lower the RD loss of packed frame x (B,6,H,W) given z_hat.
+
+    z_hat must be the decoder's hyper-latents (already quantized); the float h_s used here differs
+    from the exact one only by rounding noise, so the search optimizes what will be coded.
+    """
+    if steps <= 0:
+        return y_g
+    q = torch.tensor([quality], dtype=torch.float32, device=y_g.device)
+    lam = lambda_for_quality(q).to(y_g.device)
+    num_pixels = x.shape[-2] * x.shape[-1] * 4  # packed pixels are 2x2 luma blocks
+    with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
+        scales, means = model.h_s(z_hat.float()).to(y_g.device).chunk(2, 1)
+        inv_gain = model.inv_gain(q)
+    y = y_g.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([y], lr=LEARNING_RATE)
+    with torch.enable_grad():
+        for _ in range(steps):
+            y_hat = ste_round(y - means) + means
+            likelihoods = _likelihoods(y_hat, scales, means)
+            x_hat = model.g_s(y_hat * inv_gain) + 0.5
+            bpp = -torch.log2(likelihoods).sum() / num_pixels
+            loss = lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
+            (grad,) = torch.autograd.grad(loss, [y])
+            y.grad = grad
+            optimizer.step()
+    return y.detach()
