@@ -53,6 +53,14 @@ class RssTrace:
             self.points.append((done, round(rss_mb(), 1)))
 
 
+def untrained_enhancer(path: Path) -> Path:
+    from gancodec.enhance.net import EnhanceNet
+    from gancodec.train.export import save_enhancer
+
+    net = EnhanceNet()
+    return save_enhancer({"model": net.state_dict(), "model_config": {}, "step": 0}, path, "soak-untrained")
+
+
 def write_looped_y4m(clip: Path, frames: int, out: Path) -> None:
     from gancodec.io import VideoReader
 
@@ -83,26 +91,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    parser.add_argument(
+        "--stages", default="encode,decode",
+        help="comma-separated: encode, decode, enhance (enhance uses an untrained network of the shipped "
+        "size: memory does not depend on the weights' values)",
+    )  # fmt: skip
     parser.add_argument("-o", "--output", type=Path, default=REPO / "benchmarks/results/soak.json")
     args = parser.parse_args()
 
     import warnings
 
     warnings.filterwarnings("ignore")
-    from gancodec.api import decode_file, encode_file
+    from gancodec.api import decode_file, encode_file, enhance_file
 
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "long.y4m"
         write_looped_y4m(args.clip, args.frames, src)
         report = {"clip": args.clip.name, "frames": args.frames}
-        for name, action in (
-            ("encode", lambda trace: encode_file(src, Path(tmp) / "long.gcv", quality=4, progress=trace)),
-            ("decode", lambda trace: decode_file(Path(tmp) / "long.gcv", Path(tmp) / "long.yuv", progress=trace)),
-        ):
+        weights = untrained_enhancer(Path(tmp) / "enhancer.safetensors") if "enhance" in stages else None
+        actions = {
+            "encode": lambda trace: encode_file(src, Path(tmp) / "long.gcv", quality=4, progress=trace),
+            "decode": lambda trace: decode_file(
+                Path(tmp) / "long.gcv", Path(tmp) / "long.yuv", progress=trace
+            ),
+            "enhance": lambda trace: enhance_file(
+                src, Path(tmp) / "long.yuv", weights=weights, progress=trace
+            ),
+        }
+        for name in stages:
+            action = actions[name]
             sampler, trace = RssSampler(), RssTrace(args.frames)
             sampler.start()
             summary = action(trace)
-            report[name] = {"fps": summary.coding_fps, **summarize(sampler.stop()), "rss_by_frame": trace.points}
+            report[name] = {
+                "fps": summary.coding_fps,
+                **summarize(sampler.stop()),
+                "rss_by_frame": trace.points,
+            }
             (Path(tmp) / "long.yuv").unlink(missing_ok=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
