@@ -51,7 +51,7 @@ def refine_latents(
     """
     if steps <= 0:
         return y_g
-    q = torch.tensor([quality], dtype=torch.float32, device=y_g.device)
+    q = torch.tensor([quality], dtype=torch.float32)
     lam = lambda_for_quality(q).to(y_g.device)
     num_pixels = x.shape[-2] * x.shape[-1] * 4  # packed pixels are 2x2 luma blocks
     with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
