@@ -160,3 +160,17 @@ def test_exported_frames_load_like_the_video(train_clip, tmp_path):
     assert len(arrays.frames) == 3 and len(video.frames) == 6
     for kept, original in zip(arrays.frames, video.frames[::2], strict=True):
         assert all((a == b).all() for a, b in zip(kept, original, strict=True))
+
+
+def test_config_errors_are_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from gancodec.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nlearning_rate = 1\n')
+    result = CliRunner().invoke(main, ["train", str(bad), "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown setting(s) learning_rate" in result.stderr, result.stderr
+    bad.write_text("name = \n")
+    result = CliRunner().invoke(main, ["train", str(bad), "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "not valid TOML" in result.stderr, result.stderr

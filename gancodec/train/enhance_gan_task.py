@@ -16,10 +16,12 @@ theta_fid) (ESRGAN's network interpolation), so one file covers fidelity (0) to 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import torch
 
+from gancodec.errors import UsageError
 from gancodec.models.yuv import PACKED_CHANNELS, yuv_distortion
 from gancodec.train.adversarial import AdversarialStage, GanConfig
 from gancodec.train.enhance_task import EnhanceTrainer
@@ -30,7 +32,11 @@ DEFAULT_FIDELITY_WEIGHT = 1.0
 class EnhanceGanTrainer(EnhanceTrainer):
     def build(self) -> None:
         super().build()
-        self.gan_cfg = GanConfig(**{k: v for k, v in self.cfg.gan.items() if k != "fidelity_weight"})
+        settings = {k: v for k, v in self.cfg.gan.items() if k != "fidelity_weight"}
+        unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(GanConfig)})
+        if unknown:
+            raise UsageError(f"[gan]: unknown setting(s) {', '.join(unknown)}")
+        self.gan_cfg = GanConfig(**settings)
         self.fidelity_weight = float(self.cfg.gan.get("fidelity_weight", DEFAULT_FIDELITY_WEIGHT))
         self.stage = AdversarialStage(self.gan_cfg, PACKED_CHANNELS, PACKED_CHANNELS, self.device)
         self.anchor: dict[str, torch.Tensor] | None = None

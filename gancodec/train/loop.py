@@ -44,8 +44,16 @@ class TrainConfig:
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
-    with open(path, "rb") as f:
-        raw = tomllib.load(f)
+    from gancodec.errors import UsageError
+
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise UsageError(f"{path}: unknown setting(s) {', '.join(unknown)}")
     return TrainConfig(**raw)
 
 
