@@ -102,6 +102,7 @@ def main() -> None:
         "violations": bad[:50],
         "max_seconds": max((r["seconds"] for r in results), default=0),
         "max_rss_mb": max((r["rss_mb"] for r in results), default=0),
+        "slowest": sorted(results, key=lambda r: -r["seconds"])[:5],
         "wall_seconds": time.monotonic() - start,
         "outcomes": dict(sorted(outcomes.items(), key=lambda kv: -kv[1])),
     }
