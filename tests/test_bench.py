@@ -156,3 +156,14 @@ def test_bench_cli_bad_flags_are_one_line_usage_errors(clip, tmp_path, flags, te
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("gancodec: error:") and text in lines[0], result.stderr
+
+
+def test_learned_presets_are_separate_codecs_with_their_own_cache_keys():
+    from gancodec.bench.codecs import LEARNED_PRESETS, resolve_codecs
+    from gancodec.bench.runner import BenchConfig, codec_options
+
+    fast, slow = resolve_codecs("gancodec,gancodec-slow")
+    config = BenchConfig(videos=[], output_dir="x", codecs=["gancodec", "gancodec-slow"])
+    fast_key, slow_key = codec_options(fast, 4.0, config), codec_options(slow, 4.0, config)
+    assert (fast_key["preset"], slow_key["preset"]) == ("fast", "slow") and fast_key != slow_key
+    assert set(LEARNED_PRESETS.values()) == {"fast", "slow"} and fast.label != slow.label
