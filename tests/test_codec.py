@@ -162,3 +162,32 @@ def test_unknown_preset_is_a_usage_error(clip, tmp_path):
     with pytest.raises(UsageError, match="--preset"):
         encode_file(clip, tmp_path / "p.gcv", preset="placebo")
     assert not (tmp_path / "p.gcv").exists()
+
+
+def test_streams_of_an_earlier_weights_release_still_decode(clip, tmp_path):
+    """A weights update must not orphan old files: earlier releases stay decodable by their hash."""
+    from gancodec.errors import ModelError
+    from gancodec.models.intra import IntraCodec, IntraConfig
+    from gancodec.models.registry import MODELS, register_model
+    from gancodec.train.export import save_weights
+
+    files = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        files.append(save_weights(IntraCodec(IntraConfig(16, 16, 8)), tmp_path / f"r{seed}.safetensors", "t"))
+    old, new = files
+    try:
+        register_model("gc-test-releases", old)
+        encode_file(clip, tmp_path / "old.gcv", quality=4, model_id="gc-test-releases")
+        decode_file(tmp_path / "old.gcv", tmp_path / "before.yuv")
+
+        register_model("gc-test-releases", new, earlier=(old,))  # a new release keeps the old file
+        decode_file(tmp_path / "old.gcv", tmp_path / "after.yuv")
+        assert (tmp_path / "after.yuv").read_bytes() == (tmp_path / "before.yuv").read_bytes()
+
+        register_model("gc-test-releases", new)  # the old file dropped: a clear refusal
+        with pytest.raises(ModelError, match="other weights"):
+            decode_file(tmp_path / "old.gcv", tmp_path / "refused.yuv")
+        assert not (tmp_path / "refused.yuv").exists()
+    finally:
+        MODELS.pop("gc-test-releases", None)

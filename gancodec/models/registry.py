@@ -27,8 +27,10 @@ DEFAULT_MODEL = "gc-intra-hp"
 @dataclass(frozen=True)
 class ModelSpec:
     model_id: str
-    weights_file: str
+    weights_file: str  # the release that new streams are encoded with
     description: str
+    # Earlier releases of the same model, kept so that their streams still decode (newest first).
+    earlier_weights: tuple[str, ...] = ()
 
 
 MODELS = {
@@ -40,20 +42,46 @@ MODELS = {
 }
 
 
-def register_model(model_id: str, weights_file: str | Path, description: str = "") -> None:
-    """Adds a model whose weights live outside the package (used by the golden-file tests)."""
-    MODELS[model_id] = ModelSpec(model_id, str(Path(weights_file).resolve()), description)
+def register_model(
+    model_id: str, weights_file: str | Path, description: str = "", earlier: tuple[str | Path, ...] = ()
+) -> None:
+    """Adds a model whose weights live outside the package (used by the tests)."""
+    earlier_files = tuple(str(Path(p).resolve()) for p in earlier)
+    MODELS[model_id] = ModelSpec(model_id, str(Path(weights_file).resolve()), description, earlier_files)
 
 
-def weights_path(model_id: str) -> Path:
+def _spec(model_id: str) -> ModelSpec:
     if model_id not in MODELS:
         known = ", ".join(sorted(MODELS))
         raise ModelError(f"unknown model '{model_id}' (this gancodec knows: {known}) — upgrade gancodec")
-    name = MODELS[model_id].weights_file
+    return MODELS[model_id]
+
+
+def _locate(model_id: str, name: str) -> Path:
     path = Path(name) if Path(name).is_absolute() else Path(str(resources.files("gancodec.weights") / name))
     if not path.is_file():
         raise ModelError(f"weights for model '{model_id}' are missing ({path}) — reinstall gancodec")
     return path
+
+
+def weights_path(model_id: str) -> Path:
+    """The current weights of `model_id` (what new streams are encoded with)."""
+    return _locate(model_id, _spec(model_id).weights_file)
+
+
+@lru_cache(maxsize=16)
+def _sha_of(path: str) -> bytes:
+    return file_sha256(path)
+
+
+def weights_path_for_stream(model_id: str, stream_sha256: bytes) -> Path | None:
+    """The shipped weights file (current or earlier release) whose SHA-256 is the stream's, if any."""
+    spec = _spec(model_id)
+    for name in (spec.weights_file, *spec.earlier_weights):
+        path = _locate(model_id, name)
+        if _sha_of(str(path)) == stream_sha256:
+            return path
+    return None
 
 
 def file_sha256(path: str | Path) -> bytes:
@@ -81,10 +109,13 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
-@lru_cache(maxsize=4)
 def load_model(model_id: str = DEFAULT_MODEL, device: str = "cpu") -> tuple[IntraCodec, bytes]:
-    """Returns (model ready for compress/decompress on `device`, SHA-256 of its weights file)."""
-    path = weights_path(model_id)
+    """Returns (current model ready for compress/decompress on `device`, SHA-256 of its weights)."""
+    return _load_weights(model_id, str(weights_path(model_id)), device)
+
+
+@lru_cache(maxsize=4)
+def _load_weights(model_id: str, path: str, device: str) -> tuple[IntraCodec, bytes]:
     state, metadata = load_state_dict_file(path)
     config = IntraConfig(**json.loads(metadata.get("config", "{}")))
     model = IntraCodec(config)
@@ -102,12 +133,14 @@ def check_stream_model(
     made it; `encoder` (the stream's "encoder" metadata, e.g. "gancodec 0.1.0") names the release
     to install for an older file.
     """
-    model, sha = load_model(model_id, device)
-    if sha != stream_sha256:
+    path = weights_path_for_stream(model_id, stream_sha256)
+    if path is None:
+        installed = _sha_of(str(weights_path(model_id)))
         release = re.fullmatch(r"gancodec [0-9][0-9A-Za-z.+-]{0,30}", encoder or "")
         made_by = release.group(0) if release else "the gancodec version that encoded it"
         raise ModelError(
             f"stream was made with other weights for model '{model_id}' "
-            f"(stream {stream_sha256.hex()[:12]}, installed {sha.hex()[:12]}) — decode it with {made_by}"
+            f"(stream {stream_sha256.hex()[:12]}, installed {installed.hex()[:12]}) — decode it with {made_by}"
         )
+    model, _ = _load_weights(model_id, str(path), device)
     return model
