@@ -158,7 +158,7 @@ def encode_file(
             count = 0
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
                 x = pack(frame, model.config.stride)
-                strings, _ = model.compress(x, quality, PRESET_STEPS[preset])
+                strings, _ = model.compress(x, quality, PRESET_STEPS[preset], (frame.width, frame.height))
                 writer.write_record(Record(FRAME_I, count - 1, quality, strings))
                 if measure_psnr:
                     x_hat = model.decompress(strings, _z_shape(header, model), quality)

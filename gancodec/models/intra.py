@@ -155,12 +155,13 @@ class IntraCodec(CompressionModel):
 
     @torch.no_grad()
     def compress(
-        self, x: Tensor, quality: float, search_steps: int = 0
+        self, x: Tensor, quality: float, search_steps: int = 0, frame_size: tuple[int, int] | None = None
     ) -> tuple[list[bytes], tuple[int, int]]:
         """Code one packed frame x (1,6,H/2,W/2). Returns ([z_string, y_string], z spatial shape).
 
         search_steps > 0 refines the latents for this frame before coding (models/refine.py): a
-        slower encoder, the same bitstream format and decoder.
+        slower encoder, the same bitstream format and decoder. frame_size (width, height): the real
+        frame inside the padded x, which is all the search may spend bits on.
         """
         q = torch.tensor([quality], dtype=torch.float32)
         x = x.to(self.device)
@@ -172,7 +173,7 @@ class IntraCodec(CompressionModel):
         if search_steps > 0:
             from gancodec.models.refine import refine_latents
 
-            y_g = refine_latents(self, x, y_g, z_hat, quality, search_steps)
+            y_g = refine_latents(self, x, y_g, z_hat, quality, search_steps, frame_size)
         y_g = y_g.cpu()
         scales, means = self._entropy_params(z_hat)
         indexes = self.gaussian_conditional.build_indexes(scales)

@@ -42,18 +42,30 @@ def _likelihoods(y_hat: Tensor, scales: Tensor, means: Tensor) -> Tensor:
 
 
 def refine_latents(
-    model: IntraCodec, x: Tensor, y_g: Tensor, z_hat: Tensor, quality: float, steps: int
+    model: IntraCodec,
+    x: Tensor,
+    y_g: Tensor,
+    z_hat: Tensor,
+    quality: float,
+    steps: int,
+    frame_size: tuple[int, int] | None = None,
 ) -> Tensor:
     """Returns latents y_g (B,M,h,w) that lower the RD loss of packed frame x (B,6,H,W) given z_hat.
 
     z_hat must be the decoder's hyper-latents (already quantized); the float h_s used here differs
     from the exact one only by rounding noise, so the search optimizes what will be coded.
+    frame_size (width, height) in luma pixels: the real frame inside the padded x. Only its pixels
+    count as distortion and only they divide the bits, as in training on unpadded crops; otherwise
+    the search buys quality for padding that is cropped away.
     """
     if steps <= 0:
         return y_g
     q = torch.tensor([quality], dtype=torch.float32)
     lam = lambda_for_quality(q).to(y_g.device)
-    num_pixels = x.shape[-2] * x.shape[-1] * 4  # packed pixels are 2x2 luma blocks
+    width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
+    rows, cols = (height + 1) // 2, (width + 1) // 2  # packed positions holding real pixels
+    num_pixels = width * height
+    x = x[..., :rows, :cols]
     with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
         scales, means = model.h_s(z_hat.float()).to(y_g.device).chunk(2, 1)
         inv_gain = model.inv_gain(q)
@@ -63,7 +75,7 @@ def refine_latents(
         for _ in range(steps):
             y_hat = ste_round(y - means) + means
             likelihoods = _likelihoods(y_hat, scales, means)
-            x_hat = model.g_s(y_hat * inv_gain) + 0.5
+            x_hat = (model.g_s(y_hat * inv_gain) + 0.5)[..., :rows, :cols]
             bpp = -torch.log2(likelihoods).sum() / num_pixels
             loss = lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
             (grad,) = torch.autograd.grad(loss, [y])
