@@ -129,7 +129,8 @@ def main() -> None:
 )
 @click.option(
     "--preset", type=click.Choice(["fast", "slow"]), default="fast", show_default=True,
-    help="Encoder effort: slow refines each frame's latents (~0.5 dB better, ~50x slower; same decoder).",
+    help="Encoder effort: slow (experimental) searches each frame's latents on the RD loss, ~15x slower, "
+    "same decoder; measured in benchmarks/results/intra-slow.",
 )  # fmt: skip
 @click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
