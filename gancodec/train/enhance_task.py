@@ -29,10 +29,12 @@ DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 
 CRF_SCALE = {"x264": 1.0, "x265": 1.0, "svtav1": 63 / 51}  # SVT-AV1's CRF runs to 63
 
 
-def _planes(frame: YuvFrame) -> tuple[torch.Tensor, torch.Tensor]:
-    y = torch.from_numpy(frame.y.astype(np.float32))[None] / 255.0
-    uv = torch.from_numpy(np.stack([frame.u, frame.v]).astype(np.float32)) / 255.0
-    return y, uv
+def _planes(frame: YuvFrame, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The size x size luma crop at (top, left) (both even) and its chroma, as floats in [0, 1]."""
+    y = frame.y[top : top + size, left : left + size]
+    c = (slice(top // 2, (top + size) // 2), slice(left // 2, (left + size) // 2))
+    uv = np.stack([frame.u[c], frame.v[c]])
+    return torch.from_numpy(y.astype(np.float32))[None] / 255.0, torch.from_numpy(uv.astype(np.float32)) / 255.0
 
 
 class EnhanceTrainer(Trainer):
@@ -71,11 +73,15 @@ class EnhanceTrainer(Trainer):
         h, w = original[0].y.shape
         s = self.cfg.crop
         top, left = 2 * self.rng.integers((h - s) // 2 + 1), 2 * self.rng.integers((w - s) // 2 + 1)
+        # Augmentation (the training set is small): mirror either axis, play the window backwards.
+        flip_dims = [d for d in (-1, -2) if self.rng.random() < 0.5]
+        if self.rng.random() < 0.5:
+            indexes.reverse()
 
         def crop(frame: YuvFrame) -> torch.Tensor:
-            y, uv = _planes(frame)
-            y = y[:, top : top + s, left : left + s]
-            uv = uv[:, top // 2 : (top + s) // 2, left // 2 : (left + s) // 2]
+            y, uv = _planes(frame, top, left, s)
+            if flip_dims:
+                y, uv = y.flip(flip_dims), uv.flip(flip_dims)
             return pack_planes(y[None], uv[None])[0]
 
         window = torch.stack([crop(decoded[i]) for i in indexes])
