@@ -22,7 +22,7 @@ from gancodec.bitstream import FRAME_I, RECORD_AUDIO, GcvReader, GcvWriter, Reco
 from gancodec.errors import BitstreamError, GancodecError, InputError, UsageError
 from gancodec.fileio import atomic_output, check_output, open_gcv
 from gancodec.io import VideoReader, VideoWriter, output_format
-from gancodec.io.video import extract_audio
+from gancodec.io.video import extract_audio, output_codec
 from gancodec.metrics import frame_psnr
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
 from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
@@ -193,16 +193,20 @@ def decode_file(
     progress: Progress | None = None,
     device: str = "cpu",
     conceal: bool = False,
+    codec: str | None = None,
+    crf: int | None = None,
 ) -> CodingSummary:
     """Decodes a .gcv file into a video file (format from the suffix or `fmt`).
 
     Without `conceal`, the first damaged frame stops decoding with an error naming it. With it,
     a damaged or missing frame is replaced by the last good one (grey before the first) and its
-    number is listed in the summary's `concealed`.
+    number is listed in the summary's `concealed`. `codec`/`crf` choose the output encoder (see
+    gancodec.io.video.output_codec).
     """
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".decoded.mp4")
     container = output_format(output_path, fmt)
+    out_codec = output_codec(container, codec, crf)
     check_output(output_path, overwrite, inputs=(input_path,))
     start = time.perf_counter()
     with open_gcv(input_path) as f:
@@ -216,7 +220,9 @@ def decode_file(
         concealed: list[int] = []
         with atomic_output(output_path) as tmp:
             audio = _audio_or_none(reader) if conceal else reader.audio()
-            writer = VideoWriter(tmp, header.width, header.height, header.fps, container, audio_source=audio)
+            writer = VideoWriter(
+                tmp, header.width, header.height, header.fps, container, audio_source=audio, codec=out_codec
+            )
             try:
                 records = (
                     _concealing(reader, model, z_shape, concealed)
@@ -290,13 +296,16 @@ def enhance_file(
     device: str = "cpu",
     weights: str | os.PathLike | None = None,
     realism: float = 0.0,
+    codec: str | None = None,
+    crf: int | None = None,
 ) -> CodingSummary:
     """Restores a video damaged by a conventional codec; keeps frame rate and the audio stream.
 
     `realism` (0..1) blends the fidelity network with the GAN-tuned one (see enhance/weights.py).
 
     Streams with a window of 3 frames (memory does not grow with length); `tile` (luma pixels)
-    bounds the memory per frame for large sizes. `.mkv` output is FFV1 (lossless) for evaluation.
+    bounds the memory per frame for large sizes. `.mkv` output is FFV1 (lossless) for evaluation;
+    `codec`/`crf` choose another output encoder (see gancodec.io.video.output_codec).
     """
     from gancodec.enhance.infer import enhance_frames
     from gancodec.enhance.weights import load_enhancer
@@ -306,6 +315,7 @@ def enhance_file(
         raise UsageError("--tile must be at least 16 pixels")
     output_path = Path(output_path) if output_path else default_output(input_path, ".enhanced.mp4")
     container = output_format(output_path, fmt)
+    out_codec = output_codec(container, codec, crf)
     check_output(output_path, overwrite, inputs=(input_path,))
     device = resolve_device(device)
     net, _ = load_enhancer(device, str(weights) if weights else None, float(realism))
@@ -316,7 +326,9 @@ def enhance_file(
             min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count
         )
         audio = input_path if reader.has_audio else None
-        writer = VideoWriter(tmp, reader.width, reader.height, reader.fps, container, audio_source=audio)
+        writer = VideoWriter(
+            tmp, reader.width, reader.height, reader.fps, container, audio_source=audio, codec=out_codec
+        )
         try:
             for count, frame in enumerate(enhance_frames(net, reader.frames(limit=frames), tile, device), 1):
                 writer.write(frame)

@@ -183,12 +183,17 @@ def encode(
     help="Output format [default: from suffix].",
 )
 @click.option(
+    "--codec", type=click.Choice(["x264", "x265", "svtav1", "ffv1"], case_sensitive=False), default=None,
+    help="Output encoder [default: x264 for .mp4, FFV1 (lossless) for .mkv].",
+)
+@click.option("--crf", type=int, default=None, help="Output CRF of x264/x265/SVT-AV1 [default: 16/18/24].")
+@click.option(
     "--conceal", is_flag=True, help="Repeat the last good frame over damaged frames instead of stopping."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
-def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose, threads, device):
+def decode(input_path, output, fmt, codec, crf, conceal, as_json, overwrite, quiet, verbose, threads, device):
     """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv)."""
     from gancodec.api import decode_file
 
@@ -202,6 +207,8 @@ def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose,
             progress=progress,
             device=device,
             conceal=conceal,
+            codec=codec,
+            crf=crf,
         )
     line = f"decoded {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
     if s.concealed:
@@ -221,6 +228,11 @@ def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose,
     type=click.Choice(["mp4", "mkv", "y4m", "yuv"]),
     help="Output format [default: from suffix].",
 )
+@click.option(
+    "--codec", type=click.Choice(["x264", "x265", "svtav1", "ffv1"], case_sensitive=False), default=None,
+    help="Output encoder [default: x264 for .mp4, FFV1 (lossless) for .mkv].",
+)
+@click.option("--crf", type=int, default=None, help="Output CRF of x264/x265/SVT-AV1 [default: 16/18/24].")
 @click.option("--frames", type=int, default=None, help="Enhance only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
 @click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
@@ -241,7 +253,7 @@ def decode(input_path, output, fmt, conceal, as_json, overwrite, quiet, verbose,
 @with_common
 @handle_errors
 def enhance(
-    input_path, output, tile, fmt, frames, size, fps, realism, weights, as_json, overwrite, quiet, verbose,
+    input_path, output, tile, fmt, codec, crf, frames, size, fps, realism, weights, as_json, overwrite, quiet, verbose,
     threads, device,
 ):  # fmt: skip
     """Restore a video damaged by x264/x265/AV1 (blocking, ringing, blur); audio is kept."""
@@ -251,6 +263,7 @@ def enhance(
         s = enhance_file(
             input_path, output, tile=tile, overwrite=overwrite, fmt=fmt, frames=frames, size=parse_size(size),
             fps=fps, threads=threads, progress=progress, device=device, realism=realism, weights=weights,
+            codec=codec, crf=crf,
         )  # fmt: skip
     line = f"enhanced {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
     _report(line, s.to_dict(), quiet, as_json)

@@ -28,7 +28,7 @@ import av
 from av.video.frame import PictureType
 
 from gancodec.errors import GancodecError, UsageError
-from gancodec.io.video import frame_to_yuv, yuv_to_av_frame
+from gancodec.io.video import frame_to_yuv, restore_normal_scheduling, yuv_to_av_frame
 from gancodec.models.yuv import YuvFrame
 
 ONE_KEYFRAME_GOP = 1_000_000  # "GOP -1": longer than any clip, so only the first frame is an I-frame
@@ -130,27 +130,6 @@ def encode_frames(
     finally:
         restore_normal_scheduling()
     return stream
-
-
-def restore_normal_scheduling() -> None:
-    """Undoes SVT-AV1's real-time scheduling of the calling process.
-
-    Run as root, SVT-AV1 switches the threads that create its encoder to SCHED_FIFO priority 99
-    (seen here); every thread started afterwards (torch's workers) inherits it and starves the rest
-    of the machine, including any other process, and skews every timing taken after it.
-    """
-    if not hasattr(os, "sched_setscheduler"):
-        return
-    try:
-        tids = [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        tids = [0]
-    for tid in tids:
-        try:
-            if os.sched_getscheduler(tid) != os.SCHED_OTHER:
-                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
-        except OSError:
-            pass  # the thread ended meanwhile, or no permission: nothing to undo
 
 
 @dataclass

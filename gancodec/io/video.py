@@ -2,8 +2,9 @@
 
 Reading: anything PyAV/FFmpeg decodes, any pixel format, converted to 8-bit YUV 4:2:0, streamed
 frame by frame. Raw .yuv needs `size` and `fps`. Writing: chosen from the output suffix or an
-explicit format -- .mp4 (x264), .mkv (FFV1, lossless), .y4m, .yuv (raw I420). The audio stream of
-a source file is remuxed (not re-encoded) when the output container can hold it.
+explicit format -- .mp4 (x264 by default; x265 or SVT-AV1 on request), .mkv (FFV1, lossless, by
+default; or x264/x265/SVT-AV1), .y4m, .yuv (raw I420). The audio stream of a source file is remuxed
+(not re-encoded) when the output container can hold it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +23,15 @@ from gancodec.errors import InputError, UsageError
 from gancodec.models.yuv import YuvFrame, chroma_size
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".mkv": "mkv", ".y4m": "y4m", ".yuv": "yuv"}
+# Output encoders: name -> (FFmpeg encoder, default CRF, highest CRF); None: lossless, no CRF.
+OUTPUT_CODECS = {
+    "x264": ("libx264", 16, 51),
+    "x265": ("libx265", 18, 51),
+    "svtav1": ("libsvtav1", 24, 63),
+    "ffv1": ("ffv1", None, None),
+}
+CONTAINER_CODECS = {"mp4": ("x264", "x265", "svtav1"), "mkv": ("ffv1", "x264", "x265", "svtav1")}
+SVTAV1_OUTPUT_PRESET = 8
 MAX_DIMENSION = 16384
 
 av.logging.set_level(av.logging.ERROR)
@@ -161,10 +172,73 @@ def output_format(path: str | os.PathLike, explicit: str | None = None) -> str:
     return OUTPUT_FORMATS[suffix]
 
 
+@dataclass(frozen=True)
+class OutputCodec:
+    """The encoder of a video output: name (a key of OUTPUT_CODECS; None for raw y4m/yuv) and CRF."""
+
+    name: str | None
+    crf: int | None = None
+
+    def encoder_options(self) -> dict[str, str]:
+        if self.name == "x264":
+            return {"crf": str(self.crf), "preset": "medium"}
+        if self.name == "x265":
+            return {"crf": str(self.crf), "preset": "medium", "x265-params": "log-level=error"}
+        if self.name == "svtav1":
+            return {"crf": str(self.crf), "preset": str(SVTAV1_OUTPUT_PRESET)}
+        return {}
+
+
+def output_codec(fmt: str, codec: str | None = None, crf: int | None = None) -> OutputCodec:
+    """Checks a --codec/--crf choice against the output format; fills in the defaults."""
+    allowed = CONTAINER_CODECS.get(fmt, ())
+    if not allowed:
+        if codec is not None or crf is not None:
+            raise UsageError(f"--codec/--crf do not apply to .{fmt} output (raw, uncompressed video)")
+        return OutputCodec(None)
+    codec = (codec or allowed[0]).lower()
+    if codec not in OUTPUT_CODECS:
+        raise UsageError(f"unknown output codec '{codec}' (choose from: {', '.join(OUTPUT_CODECS)})")
+    if codec not in allowed:
+        raise UsageError(f"--codec {codec} cannot go in .{fmt} (use {', '.join(allowed)}, or .mkv output)")
+    _, default_crf, max_crf = OUTPUT_CODECS[codec]
+    if max_crf is None:
+        if crf is not None:
+            raise UsageError(f"--crf does not apply to {codec} (lossless)")
+        return OutputCodec(codec)
+    crf = default_crf if crf is None else crf
+    low = 1 if codec == "svtav1" else 0
+    if not low <= crf <= max_crf:
+        raise UsageError(f"--crf for {codec} must be in {low}..{max_crf} (got {crf})")
+    return OutputCodec(codec, crf)
+
+
+def restore_normal_scheduling() -> None:
+    """Undoes SVT-AV1's real-time scheduling of the calling process.
+
+    Run as root, SVT-AV1 switches the threads that create its encoder to SCHED_FIFO priority 99
+    (seen here); every thread started afterwards (torch's workers) inherits it and starves the rest
+    of the machine, including any other process, and skews every timing taken after it.
+    """
+    if not hasattr(os, "sched_setscheduler"):
+        return
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:
+        try:
+            if os.sched_getscheduler(tid) != os.SCHED_OTHER:
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            pass  # the thread ended meanwhile, or no permission: nothing to undo
+
+
 class VideoWriter:
-    """Writes YuvFrames to mp4 (x264), mkv (FFV1), y4m or raw yuv. Optionally remuxes audio.
+    """Writes YuvFrames to mp4, mkv, y4m or raw yuv with the encoder `codec`. Optionally remuxes audio.
 
     `path` is written as given: atomic replacement is the caller's job (see gancodec.fileio).
+    `codec` defaults to output_codec(fmt): x264 CRF 16 for mp4, FFV1 for mkv.
     """
 
     def __init__(
@@ -175,10 +249,11 @@ class VideoWriter:
         fps: Fraction,
         fmt: str,
         audio_source: str | os.PathLike | bytes | None = None,
-        crf: int = 16,
+        codec: OutputCodec | None = None,
     ):
         self.fmt = fmt
         self.width, self.height = width, height
+        self.codec = codec or output_codec(fmt)
         self._raw_file = None
         self._container = None
         if fmt == "yuv":
@@ -186,12 +261,15 @@ class VideoWriter:
             return
         container_format = {"mp4": "mp4", "mkv": "matroska", "y4m": "yuv4mpegpipe"}[fmt]
         self._container = av.open(str(path), mode="w", format=container_format)
-        codec = {"mp4": "libx264", "mkv": "ffv1", "y4m": "rawvideo"}[fmt]
-        self._stream = self._container.add_stream(codec, rate=fps)
+        encoder = OUTPUT_CODECS[self.codec.name][0] if self.codec.name else "rawvideo"
+        if self.codec.name == "svtav1":
+            os.environ.setdefault("SVT_LOG", "1")  # else SVT-AV1 prints its banner on stderr
+        self._stream = self._container.add_stream(encoder, rate=fps)
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
-        if fmt == "mp4":
-            self._stream.options = {"crf": str(crf), "preset": "medium"}
+        self._stream.options = self.codec.encoder_options()
+        if self.codec.name == "x265" and fmt == "mp4":
+            self._stream.codec_tag = "hvc1"  # the tag Apple players need to play HEVC in mp4
         self._pts = 0
         self._audio = None
         if audio_source is not None and fmt in ("mp4", "mkv"):
@@ -205,6 +283,8 @@ class VideoWriter:
         av_frame = yuv_to_av_frame(frame, self._pts)
         self._pts += 1
         self._container.mux(self._stream.encode(av_frame))
+        if self._pts == 1 and self.codec.name == "svtav1":
+            restore_normal_scheduling()  # the encoder opens on the first frame
 
     def close(self) -> None:
         if self._raw_file is not None:
