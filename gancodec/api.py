@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -327,11 +328,19 @@ def enhance_file(
         )
         audio = input_path if reader.has_audio else None
         writer = VideoWriter(
-            tmp, reader.width, reader.height, reader.fps, container, audio_source=audio, codec=out_codec
-        )
+            tmp, reader.width, reader.height, reader.fps, container, audio_source=audio, codec=out_codec,
+            time_base=reader.time_base,
+        )  # fmt: skip
+        timestamps: deque[int | None] = deque()  # of frames read but not yet written
+
+        def source() -> Iterator[YuvFrame]:
+            for frame, pts in reader.timed_frames(limit=frames):
+                timestamps.append(pts)
+                yield frame
+
         try:
-            for count, frame in enumerate(enhance_frames(net, reader.frames(limit=frames), tile, device), 1):
-                writer.write(frame)
+            for count, frame in enumerate(enhance_frames(net, source(), tile, device), 1):
+                writer.write(frame, timestamps.popleft())
                 if progress:
                     progress(count, total or None)
             if count == 0:

@@ -86,3 +86,35 @@ def test_enhance_with_non_weights_file_is_a_clear_error(clip, tmp_path):
     junk.write_bytes(b"not weights at all")
     with pytest.raises(ModelError, match="not usable enhancer weights"):
         enhance_file(clip, tmp_path / "o.mkv", weights=junk)
+
+
+def _vfr_clip(path, pts_ms):
+    """An FFV1 clip with irregular timestamps (ms) that do not start at 0."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("ffv1", rate=30)
+        s.width = s.height = 64
+        s.pix_fmt = "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for p in pts_ms:
+            rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            f.pts, f.time_base = p, Fraction(1, 1000)
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_enhance_keeps_variable_timestamps(weights, tmp_path, suffix):
+    pts_ms = [500, 533, 600, 700, 733, 900]
+    clip = _vfr_clip(tmp_path / "vfr.mkv", pts_ms)
+    out = tmp_path / f"e{suffix}"
+    enhance_file(clip, out, weights=weights)
+    with av.open(str(out)) as c:
+        times = [round(float(f.time) * 1000) for f in c.decode(video=0)]
+    assert times == pts_ms

@@ -32,6 +32,7 @@ OUTPUT_CODECS = {
 }
 CONTAINER_CODECS = {"mp4": ("x264", "x265", "svtav1"), "mkv": ("ffv1", "x264", "x265", "svtav1")}
 SVTAV1_OUTPUT_PRESET = 8
+TICKS_PER_FRAME = 1000  # output time base, when source timestamps are kept: 1/(fps * this)
 MAX_DIMENSION = 16384
 
 av.logging.set_level(av.logging.ERROR)
@@ -84,6 +85,7 @@ class VideoReader:
         self._frame_bytes = self.width * self.height + 2 * cw * ch
         self.frame_count = self.path.stat().st_size // self._frame_bytes
         self.has_audio = False
+        self.time_base = None
 
     def _open_av(self) -> None:
         try:
@@ -104,6 +106,7 @@ class VideoReader:
         self.fps = Fraction(rate)
         self.frame_count = stream.frames or self._estimate_frames(stream)  # 0 = unknown
         self.has_audio = bool(self._container.streams.audio)
+        self.time_base = stream.time_base  # of the timestamps timed_frames() yields
 
     def _estimate_frames(self, stream) -> int:
         """Duration x frame rate, for progress/ETA when the container has no frame count."""
@@ -116,12 +119,16 @@ class VideoReader:
         return max(0, round(seconds * float(self.fps)))
 
     def frames(self, limit: int | None = None) -> Iterator[YuvFrame]:
-        count = 0
-        for frame in self._raw_frames() if self._raw else self._av_frames():
+        for frame, _ in self.timed_frames(limit):
+            yield frame
+
+    def timed_frames(self, limit: int | None = None) -> Iterator[tuple[YuvFrame, int | None]]:
+        """(frame, presentation timestamp in units of `self.time_base`, or None when unknown)."""
+        source = ((f, None) for f in self._raw_frames()) if self._raw else self._av_frames()
+        for count, item in enumerate(source):
             if limit is not None and count >= limit:
                 return
-            yield frame
-            count += 1
+            yield item
 
     def _raw_frames(self) -> Iterator[YuvFrame]:
         cw, ch = chroma_size(self.width, self.height)
@@ -134,12 +141,13 @@ class VideoReader:
                 v = data[y_end + cw * ch :].reshape(ch, cw)
                 yield YuvFrame(y, u, v)
 
-    def _av_frames(self) -> Iterator[YuvFrame]:
+    def _av_frames(self) -> Iterator[tuple[YuvFrame, int | None]]:
         try:
             for frame in self._container.decode(self._stream):
+                pts = frame.pts
                 if (frame.width, frame.height) != (self.width, self.height):
                     frame = frame.reformat(width=self.width, height=self.height)
-                yield frame_to_yuv(frame)
+                yield frame_to_yuv(frame), pts
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode video: {_reason(exc)} ({self.path})") from None
 
@@ -238,7 +246,9 @@ class VideoWriter:
     """Writes YuvFrames to mp4, mkv, y4m or raw yuv with the encoder `codec`. Optionally remuxes audio.
 
     `path` is written as given: atomic replacement is the caller's job (see gancodec.fileio).
-    `codec` defaults to output_codec(fmt): x264 CRF 16 for mp4, FFV1 for mkv.
+    `codec` defaults to output_codec(fmt): x264 CRF 16 for mp4, FFV1 for mkv. With `time_base`
+    (mp4/mkv only), write() takes the source's timestamps in that unit, so start offsets and
+    variable frame rates survive; without it, frames are 1/fps apart from 0.
     """
 
     def __init__(
@@ -250,6 +260,7 @@ class VideoWriter:
         fmt: str,
         audio_source: str | os.PathLike | bytes | None = None,
         codec: OutputCodec | None = None,
+        time_base: Fraction | None = None,
     ):
         self.fmt = fmt
         self.width, self.height = width, height
@@ -271,20 +282,53 @@ class VideoWriter:
         if self.codec.name == "x265" and fmt == "mp4":
             self._stream.codec_tag = "hvc1"  # the tag Apple players need to play HEVC in mp4
         self._pts = 0
+        self._frames = 0
+        self._source_time_base = None
+        if time_base and fmt in ("mp4", "mkv"):
+            # Ticks of 1/1000 frame: the frame grid is exact and other times are kept to 33 us at 30 fps.
+            self._fps = Fraction(fps).limit_denominator(1001)  # keeps the tick inside int32
+            self._tick = 1 / (self._fps * TICKS_PER_FRAME)
+            self._source_time_base = Fraction(time_base)
+            self._stream.codec_context.time_base = self._tick
+            self._pts = None
         self._audio = None
         if audio_source is not None and fmt in ("mp4", "mkv"):
             self._audio = _AudioRemux(audio_source, self._container)
 
-    def write(self, frame: YuvFrame) -> None:
+    def write(self, frame: YuvFrame, pts: int | None = None) -> None:
+        """Appends a frame; `pts` (in the writer's time_base) is used only when one was given."""
         if self._raw_file is not None:
             for plane in frame:
                 self._raw_file.write(np.ascontiguousarray(plane).tobytes())
             return
-        av_frame = yuv_to_av_frame(frame, self._pts)
-        self._pts += 1
+        av_frame = yuv_to_av_frame(frame, self._next_pts(pts))
+        if self._source_time_base is not None:
+            av_frame.time_base = self._tick
         self._container.mux(self._stream.encode(av_frame))
-        if self._pts == 1 and self.codec.name == "svtav1":
+        self._frames += 1
+        if self._frames == 1 and self.codec.name == "svtav1":
             restore_normal_scheduling()  # the encoder opens on the first frame
+
+    def _next_pts(self, pts: int | None) -> int:
+        if self._source_time_base is None:
+            self._pts += 1
+            return self._pts - 1
+        if pts is None:
+            ticks = None
+        else:
+            # A time within a source tick (or 1 ms) of the frame grid is a constant-rate frame whose
+            # time was rounded (Matroska keeps milliseconds): put it back on the grid, so 30 fps
+            # stays exactly 30 fps. Anything else (variable frame rate) is kept as it is.
+            seconds = pts * self._source_time_base
+            frame = round(seconds * self._fps)
+            tolerance = max(self._source_time_base, Fraction(1, 1000))
+            on_grid = abs(seconds - frame / self._fps) <= tolerance
+            ticks = frame * TICKS_PER_FRAME if on_grid else round(seconds / self._tick)
+        if ticks is None or (self._pts is not None and ticks <= self._pts):
+            # unknown, or not increasing (a broken source): one frame after the last
+            ticks = 0 if self._pts is None else self._pts + TICKS_PER_FRAME
+        self._pts = ticks
+        return ticks
 
     def close(self) -> None:
         if self._raw_file is not None:
