@@ -16,21 +16,21 @@ from torch import Tensor
 from gancodec.enhance.net import EnhanceNet
 from gancodec.models.yuv import YuvFrame, pack, unpack
 
-TILE_OVERLAP = 16  # packed (half-resolution) pixels on each side; receptive radius is 14
 
 
 @torch.no_grad()
 def restore_window(net: EnhanceNet, window: Tensor, tile: int | None) -> Tensor:
     """window (1,T,6,h,w) -> restored middle frame (1,6,h,w); `tile` in luma pixels (None = whole)."""
     h, w = window.shape[-2:]
+    overlap = net.config.receptive_radius  # packed pixels: the stitched result equals an untiled run
     step = max(8, tile // 2) if tile else max(h, w)
     if h <= step and w <= step:
         return net(window)
     out = torch.empty(window.shape[0], window.shape[2], h, w)
     for top in range(0, h, step):
         for left in range(0, w, step):
-            t0, l0 = max(0, top - TILE_OVERLAP), max(0, left - TILE_OVERLAP)
-            t1, l1 = min(h, top + step + TILE_OVERLAP), min(w, left + step + TILE_OVERLAP)
+            t0, l0 = max(0, top - overlap), max(0, left - overlap)
+            t1, l1 = min(h, top + step + overlap), min(w, left + step + overlap)
             restored = net(window[..., t0:t1, l0:l1])
             out[..., top : top + step, left : left + step] = restored[
                 ..., top - t0 : top - t0 + step, left - l0 : left - l0 + step

@@ -27,6 +27,11 @@ class EnhanceConfig:
     window: int = 3  # frames in, odd; the middle one is restored
 
     @property
+    def receptive_radius(self) -> int:
+        """Packed pixels each side that one output pixel depends on: one per 3x3 conv."""
+        return 2 * self.blocks + 2
+
+    @property
     def multiple(self) -> int:
         """Frames are padded to a multiple of this many luma pixels (2: the packing)."""
         return 2
