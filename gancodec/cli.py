@@ -322,12 +322,15 @@ def export_frames_cmd(config, output, every, verbose):
 @main.command("export-weights")
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output .safetensors file.")
+@click.option("-y", "--overwrite", is_flag=True, help="Overwrite the output if it exists.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @handle_errors
-def export_weights_cmd(checkpoint, output, verbose):
+def export_weights_cmd(checkpoint, output, overwrite, verbose):
     """Turn a training checkpoint into shippable .safetensors weights (with entropy tables)."""
+    from gancodec.fileio import check_output
     from gancodec.train.export import export_weights
 
+    check_output(output, overwrite, inputs=(checkpoint,))
     click.echo(f"wrote {export_weights(checkpoint, output)}", err=True)
 
 

@@ -174,3 +174,18 @@ def test_config_errors_are_one_line(tmp_path):
     bad.write_text("name = \n")
     result = CliRunner().invoke(main, ["train", str(bad), "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2 and "not valid TOML" in result.stderr, result.stderr
+
+
+def test_export_weights_cli_refuses_junk_and_existing_output(tmp_path):
+    from click.testing import CliRunner
+
+    from gancodec.cli import main
+
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint" * 10)
+    result = CliRunner().invoke(main, ["export-weights", str(junk), "-o", str(tmp_path / "w.safetensors")])
+    assert result.exit_code == 3 and "not a training checkpoint" in result.output
+    assert not (tmp_path / "w.safetensors").exists()
+    (tmp_path / "w.safetensors").write_bytes(b"keep")
+    result = CliRunner().invoke(main, ["export-weights", str(junk), "-o", str(tmp_path / "w.safetensors")])
+    assert result.exit_code == 4 and (tmp_path / "w.safetensors").read_bytes() == b"keep"

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from gancodec.errors import ModelError
 from gancodec.models.intra import IntraCodec, IntraConfig, scale_table
 
 _KEEP_FP32 = ("entropy_bottleneck", "gaussian_conditional", "g_a.1", "g_a.3", "g_s.1", "g_s.3", "log_")
@@ -21,7 +22,12 @@ _KEEP_FP32 = ("entropy_bottleneck", "gaussian_conditional", "g_a.1", "g_a.3", "g
 
 def export_weights(checkpoint: str | Path, output: str | Path, model_id: str | None = None) -> Path:
     """Training checkpoint (codec or enhancer) -> shippable weights."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 -- torch.load on arbitrary bytes raises almost anything
+        raise ModelError(f"not a training checkpoint ({checkpoint}): {str(exc).splitlines()[0]}") from None
+    if not isinstance(state, dict) or "model" not in state or "step" not in state:
+        raise ModelError(f"not a training checkpoint ({checkpoint}): no model state in it")
     if state.get("kind", "intra") in ("enhance", "enhance-gan"):
         return save_enhancer(state, output, model_id or "gc-enhance-s")
     model_id = model_id or "gc-intra-hp"
