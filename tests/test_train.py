@@ -189,3 +189,20 @@ def test_export_weights_cli_refuses_junk_and_existing_output(tmp_path):
     (tmp_path / "w.safetensors").write_bytes(b"keep")
     result = CliRunner().invoke(main, ["export-weights", str(junk), "-o", str(tmp_path / "w.safetensors")])
     assert result.exit_code == 4 and (tmp_path / "w.safetensors").read_bytes() == b"keep"
+
+
+def test_panned_clip_moves_a_still_with_aligned_chroma():
+    import numpy as np
+
+    from gancodec.models.yuv import YuvFrame
+    from gancodec.train.enhance_task import panned_clip
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 256, (200, 240), dtype=np.uint8)
+    still = YuvFrame(y, y[::2, ::2].copy(), (255 - y[::2, ::2]).copy())  # chroma = subsampled luma
+    clip = panned_clip(still, 12, np.random.default_rng(3))
+    assert len(clip) == 12 and all(f.y.shape == clip[0].y.shape for f in clip)
+    assert clip[0].y.shape[0] < 200 and not np.array_equal(clip[0].y, clip[-1].y)  # it moves
+    for frame in clip:  # every frame is a crop of the still at an even offset, chroma with it
+        assert np.array_equal(frame.u, frame.y[::2, ::2]) and np.array_equal(frame.v, 255 - frame.y[::2, ::2])
+    assert panned_clip(YuvFrame(y[:100, :100], y[:50, :50], y[:50, :50]), 5, rng)[0].y.shape == (100, 100)

@@ -2,7 +2,8 @@
 
 Data: every training clip is compressed (through PyAV, low delay, GOP 32) a few times with a
 random codec and a random CRF in [crf_min, crf_max]; the decoded frames and the originals are held
-in memory. A sample is a window of 3 consecutive decoded frames (clamped at the ends, like
+in memory. A still image (e.g. Kodak) becomes a clip by a random camera pan across it, so its
+content is coded with real motion-compensated (P-frame) artefacts. A sample is a window of 3 consecutive decoded frames (clamped at the ends, like
 inference) cropped at one place, and the original middle frame as the target.
 Loss: the mean over samples of 10*log10(MSE_YUV 6:1:1), i.e. minus the mean PSNR -- the fidelity
 stage; the GAN stage comes later. A plain MSE loss is dominated by the most damaged crops (high
@@ -34,7 +35,40 @@ def _planes(frame: YuvFrame, top: int, left: int, size: int) -> tuple[torch.Tens
     y = frame.y[top : top + size, left : left + size]
     c = (slice(top // 2, (top + size) // 2), slice(left // 2, (left + size) // 2))
     uv = np.stack([frame.u[c], frame.v[c]])
-    return torch.from_numpy(y.astype(np.float32))[None] / 255.0, torch.from_numpy(uv.astype(np.float32)) / 255.0
+    return torch.from_numpy(y.astype(np.float32))[None] / 255.0, torch.from_numpy(
+        uv.astype(np.float32)
+    ) / 255.0
+
+
+PAN_MARGIN = 32  # luma pixels cut from each side of a still: the room the pan moves in
+PAN_SPEED = 2.0  # most luma pixels per frame along each axis
+
+
+def panned_clip(still: YuvFrame, frames: int, rng: np.random.Generator) -> list[YuvFrame]:
+    """`frames` crops of a still, moving at a random constant velocity that bounces off the edges.
+
+    Offsets are even, so the chroma planes move with the luma exactly (4:2:0).
+    """
+    h, w = still.y.shape
+    m = PAN_MARGIN
+    if min(h, w) <= 4 * m:
+        return [still]
+    ch, cw = (h - 2 * m) // 2 * 2, (w - 2 * m) // 2 * 2
+    position = np.array([m, m], dtype=np.float64)
+    velocity = rng.uniform(-PAN_SPEED, PAN_SPEED, size=2)
+    clip = []
+    for _ in range(frames):
+        top, left = (round(p / 2) * 2 for p in position)
+        c = (slice(top // 2, (top + ch) // 2), slice(left // 2, (left + cw) // 2))
+        clip.append(
+            YuvFrame(still.y[top : top + ch, left : left + cw].copy(), still.u[c].copy(), still.v[c].copy())
+        )
+        position += velocity
+        for axis in range(2):  # bounce inside [0, 2m]
+            if not 0 <= position[axis] <= 2 * m:
+                velocity[axis] = -velocity[axis]
+                position[axis] = min(max(position[axis], 0), 2 * m)
+    return clip
 
 
 class EnhanceTrainer(Trainer):
@@ -50,10 +84,12 @@ class EnhanceTrainer(Trainer):
         paths = sorted(p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)))
         for path in paths:
             with VideoReader(path) as reader:
-                if min(reader.width, reader.height) < self.cfg.crop:
-                    continue
                 original = list(reader.frames(limit=self.task["frames_per_clip"]))
                 fps = reader.fps
+            if len(original) == 1:
+                original = panned_clip(original[0], self.task["frames_per_clip"], self.rng)
+            if not original or min(original[0].y.shape) < self.cfg.crop:
+                continue
             for _ in range(self.task["conditions_per_clip"]):
                 codec = str(self.rng.choice(self.task["codecs"]))
                 crf = round(
