@@ -118,3 +118,16 @@ def test_enhance_keeps_variable_timestamps(weights, tmp_path, suffix):
     with av.open(str(out)) as c:
         times = [round(float(f.time) * 1000) for f in c.decode(video=0)]
     assert times == pts_ms
+
+
+def test_shipped_weights_load_and_restore(clip, tmp_path):
+    """The package carries trained enhancer weights: `enhance` works without --weights."""
+    from gancodec.enhance.weights import enhancer_path
+
+    assert enhancer_path().is_file()
+    out = tmp_path / "shipped.yuv"
+    summary = enhance_file(clip, out)
+    with VideoReader(clip) as src:
+        original = b"".join(p.tobytes() for f in src.frames() for p in f)
+    assert summary.frames == 4 and out.stat().st_size == len(original)
+    assert out.read_bytes() != original  # a trained network, not the identity
