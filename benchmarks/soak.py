@@ -93,8 +93,8 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument(
         "--stages", default="encode,decode",
-        help="comma-separated: encode, decode, enhance (enhance uses an untrained network of the shipped "
-        "size: memory does not depend on the weights' values)",
+        help="comma-separated: encode, decode, enhance (enhance uses the shipped weights, or an untrained "
+        "network of the same size when there are none: memory does not depend on the weights' values)",
     )  # fmt: skip
     parser.add_argument("-o", "--output", type=Path, default=REPO / "benchmarks/results/soak.json")
     args = parser.parse_args()
@@ -109,7 +109,11 @@ def main() -> None:
         src = Path(tmp) / "long.y4m"
         write_looped_y4m(args.clip, args.frames, src)
         report = {"clip": args.clip.name, "frames": args.frames}
-        weights = untrained_enhancer(Path(tmp) / "enhancer.safetensors") if "enhance" in stages else None
+        from gancodec.enhance.weights import enhancer_path
+
+        weights = None
+        if "enhance" in stages and not enhancer_path().is_file():
+            weights = untrained_enhancer(Path(tmp) / "enhancer.safetensors")
         actions = {
             "encode": lambda trace: encode_file(src, Path(tmp) / "long.gcv", quality=4, progress=trace),
             "decode": lambda trace: decode_file(

@@ -206,3 +206,33 @@ def test_panned_clip_moves_a_still_with_aligned_chroma():
     for frame in clip:  # every frame is a crop of the still at an even offset, chroma with it
         assert np.array_equal(frame.u, frame.y[::2, ::2]) and np.array_equal(frame.v, 255 - frame.y[::2, ::2])
     assert panned_clip(YuvFrame(y[:100, :100], y[:50, :50], y[:50, :50]), 5, rng)[0].y.shape == (100, 100)
+
+
+def test_balanced_weight_matches_gradient_norms():
+    from gancodec.train.adversarial import balanced_weight
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 3)
+    x = torch.randn(8, 4)
+    out = layer(x)
+    reference = 1000 * (out**2).mean()  # a large-gradient fidelity term
+    term = out.mean()
+    w = balanced_weight(reference, term, layer.weight, ratio=0.25)
+    (g_ref,) = torch.autograd.grad(reference, layer.weight, retain_graph=True)
+    (g_term,) = torch.autograd.grad(w * term, layer.weight)
+    assert torch.isclose(g_term.norm(), 0.25 * g_ref.norm(), rtol=1e-4)
+    assert not w.requires_grad
+
+
+def test_gan_stage_with_balance_logs_its_scale(train_clip, tmp_path):
+    fid = fidelity_weights(train_clip, tmp_path)
+    config = write_config(
+        tmp_path / "gan.toml", name="gb", kind="enhance-gan", data=[str(train_clip)], crop=64, batch=2,
+        steps=2, log_every=1, init_weights=str(fid), model=TINY_ENHANCE,
+        task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},
+        gan={"disc_channels": 8, "balance": 0.5},
+    )  # fmt: skip
+    run_training(config, None, "cpu", str(tmp_path / "runs"))
+    log = (tmp_path / "runs" / "gb" / "train.log").read_text()
+    scales = [float(line.split("gan_scale ")[1].split()[0]) for line in log.splitlines() if "gan_scale" in line]
+    assert len(scales) == 2 and all(s > 0 for s in scales)

@@ -8,6 +8,11 @@ Losses take the discriminator's output format, a list over scales of (features, 
   generated image, the perceptual term of pix2pixHD. No pretrained network (VGG/LPIPS) exists
   offline here, and the discriminator's features are trained on exactly our data.
 
+`balanced_weight` scales the GAN term against the fidelity term by their gradients at the
+generator's last layer (Esser et al. 2021, VQGAN), so `balance` means the same whatever the scale of
+the fidelity loss: our log-MSE fidelity term has gradients ~1/MSE, thousands of times those of a
+plain MSE, and fixed weights tuned for one would leave the other's GAN term without effect.
+
 `AdversarialStage` holds the discriminator, its optimizer and the loss weights, and does one
 discriminator update per generator update (detached fakes), so a task needs only
 `stage.generator_loss(real, fake, cond)` and `stage.discriminator_step(real, fake, cond)`.
@@ -57,6 +62,15 @@ def feature_matching_loss(real: DiscOutput, fake: DiscOutput) -> Tensor:
     return sum(losses) / len(losses)
 
 
+def balanced_weight(
+    reference: Tensor, term: Tensor, last_layer: Tensor, ratio: float, max_weight: float = 1e4
+) -> Tensor:
+    """w (detached scalar) such that |d(w * term)/dW| = ratio * |d reference/dW| at W = last_layer."""
+    (g_reference,) = torch.autograd.grad(reference, last_layer, retain_graph=True)
+    (g_term,) = torch.autograd.grad(term, last_layer, retain_graph=True)
+    return (ratio * g_reference.norm() / (g_term.norm() + 1e-12)).clamp(max=max_weight).detach()
+
+
 @dataclass
 class GanConfig:
     """The `[gan]` table of a training config."""
@@ -68,6 +82,9 @@ class GanConfig:
     disc_scales: int = 2
     disc_lr: float = 1e-4
     conditional: bool = True  # the discriminator also sees the degraded input
+    # > 0: scale the GAN term (adversarial + feature matching, with the weights above) so that its
+    # gradient at the generator's last layer is `balance` times the fidelity term's; 0: fixed weights.
+    balance: float = 0.0
 
 
 class AdversarialStage:

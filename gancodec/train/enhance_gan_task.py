@@ -3,9 +3,11 @@
 Starts from fidelity weights (`init_weights`: the shipped/exported .safetensors or a fidelity
 run's last.ckpt), which are also kept unchanged as the *anchor*. Generator loss per batch:
 
-    fidelity_weight * mean(10 log10 MSE_YUV)                (stay close to the original)
-  + adversarial_weight * hinge/BCE generator loss           (look like undamaged video)
-  + feature_matching_weight * L1(D features real vs fake)   (perceptual term, no pretrained net)
+    fidelity_weight * mean(10 log10 MSE_YUV)                  (stay close to the original)
+  + s * (adversarial_weight * hinge/BCE generator loss      (look like undamaged video)
+         + feature_matching_weight * L1(D features real/fake)) (perceptual term, no pretrained net)
+
+with s = 1, or with `balance` > 0 the VQGAN adaptive weight (see adversarial.balanced_weight).
 
 The discriminator (multi-scale PatchGAN, conditioned on the degraded middle frame) takes one step
 per generator step. Export writes both the anchor and the tuned network into one weights file;
@@ -23,7 +25,7 @@ import torch
 
 from gancodec.errors import UsageError
 from gancodec.models.yuv import PACKED_CHANNELS, yuv_distortion
-from gancodec.train.adversarial import AdversarialStage, GanConfig
+from gancodec.train.adversarial import AdversarialStage, GanConfig, balanced_weight
 from gancodec.train.enhance_task import EnhanceTrainer
 
 DEFAULT_FIDELITY_WEIGHT = 1.0
@@ -69,8 +71,13 @@ class EnhanceGanTrainer(EnhanceTrainer):
         log_mse = 10 * torch.log10(yuv_distortion(target, restored).clamp_min(1e-10))
         gan = self.stage.generator_loss(target, restored, degraded)
         self._last = (target, restored.detach(), degraded)
-        loss = self.fidelity_weight * log_mse.mean() + gan.pop("gan_total")
-        return {"loss": loss, "psnr_yuv": -log_mse.mean().detach(), **gan}
+        fidelity = self.fidelity_weight * log_mse.mean()
+        gan_term = gan.pop("gan_total")
+        if self.gan_cfg.balance > 0:
+            scale = balanced_weight(fidelity, gan_term, self.model.tail.weight, self.gan_cfg.balance)
+            gan_term = scale * gan_term
+            gan["gan_scale"] = scale
+        return {"loss": fidelity + gan_term, "psnr_yuv": -log_mse.mean().detach(), **gan}
 
     def after_step(self) -> None:
         if self._last is not None:
