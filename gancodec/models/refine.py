@@ -69,16 +69,26 @@ def refine_latents(
     with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
         scales, means = model.h_s(z_hat.float()).to(y_g.device).chunk(2, 1)
         inv_gain = model.inv_gain(q)
+    def rd_loss(y: Tensor) -> Tensor:
+        y_hat = ste_round(y - means) + means
+        x_hat = (model.g_s(y_hat * inv_gain) + 0.5)[..., :rows, :cols]
+        bpp = -torch.log2(_likelihoods(y_hat, scales, means)).sum() / num_pixels
+        return lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
+
+    # The best iterate, g_a's guess included, is kept: with well-trained weights the search can
+    # also make things worse (rounding flips), and a slower preset must never code worse.
     y = y_g.detach().clone().requires_grad_(True)
+    best, best_loss = y_g.detach(), float("inf")
     optimizer = torch.optim.Adam([y], lr=LEARNING_RATE)
     with torch.enable_grad():
         for _ in range(steps):
-            y_hat = ste_round(y - means) + means
-            likelihoods = _likelihoods(y_hat, scales, means)
-            x_hat = (model.g_s(y_hat * inv_gain) + 0.5)[..., :rows, :cols]
-            bpp = -torch.log2(likelihoods).sum() / num_pixels
-            loss = lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
+            loss = rd_loss(y)
+            if loss.item() < best_loss:
+                best, best_loss = y.detach().clone(), loss.item()
             (grad,) = torch.autograd.grad(loss, [y])
             y.grad = grad
             optimizer.step()
-    return y.detach()
+    with torch.no_grad():
+        if rd_loss(y).item() < best_loss:
+            best = y.detach()
+    return best
