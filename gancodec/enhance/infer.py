@@ -8,6 +8,7 @@ receptive field, so the stitched result equals an untiled run.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
@@ -43,6 +44,16 @@ class FrozenEnhancer:
         return self._forward(window)
 
 
+_FROZEN: weakref.WeakKeyDictionary[EnhanceNet, FrozenEnhancer] = weakref.WeakKeyDictionary()
+
+
+def frozen(net: EnhanceNet) -> FrozenEnhancer:
+    """One frozen copy per network object (freezing costs about a second; the bench calls often)."""
+    if net not in _FROZEN:
+        _FROZEN[net] = FrozenEnhancer(net)
+    return _FROZEN[net]
+
+
 @torch.no_grad()
 def restore_window(net: EnhanceNet | FrozenEnhancer, window: Tensor, tile: int | None) -> Tensor:
     """window (1,T,6,h,w) -> restored middle frame (1,6,h,w); `tile` in luma pixels (None = whole)."""
@@ -67,7 +78,7 @@ def enhance_frames(
     net: EnhanceNet, frames: Iterable[YuvFrame], tile: int | None = None, device: str = "cpu"
 ) -> Iterator[YuvFrame]:
     """Restores a stream of frames; yields one output frame per input frame, in order."""
-    net = FrozenEnhancer(net)
+    net = frozen(net)
     radius = net.config.window // 2
     buffer: deque[Tensor] = deque(maxlen=net.config.window)
     width = height = 0
