@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from gancodec.enhance.net import EnhanceNet
-from gancodec.models.yuv import YuvFrame, pack, unpack
+from gancodec.models.yuv import PACKED_CHANNELS, YuvFrame, pack, unpack
 
 
 class FrozenEnhancer:
@@ -31,7 +31,7 @@ class FrozenEnhancer:
         self._forward: Callable[[Tensor], Tensor] = net
         if next(net.parameters()).device.type != "cpu":
             return
-        example = torch.zeros(1, net.config.window, 6, 16, 16)
+        example = torch.zeros(1, net.config.window, PACKED_CHANNELS, 16, 16)
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # TorchScript's deprecation and tracer notices
@@ -48,7 +48,11 @@ _FROZEN: weakref.WeakKeyDictionary[EnhanceNet, FrozenEnhancer] = weakref.WeakKey
 
 
 def frozen(net: EnhanceNet) -> FrozenEnhancer:
-    """One frozen copy per network object (freezing costs about a second; the bench calls often)."""
+    """One frozen copy per network object (freezing costs about a second; the bench calls often).
+
+    The copy holds the weights as they were when first frozen: inference networks (load_enhancer's,
+    cached too) never change afterwards.
+    """
     if net not in _FROZEN:
         _FROZEN[net] = FrozenEnhancer(net)
     return _FROZEN[net]
