@@ -35,10 +35,14 @@ def random_frames(width: int, height: int, count: int, seed: int = 0, low: int =
     ]
 
 
-def perturbed_net(seed: int = 0) -> EnhanceNet:
+FLAT = EnhanceConfig()
+UNET = EnhanceConfig(channels=8, blocks=1, scales=3)
+
+
+def perturbed_net(seed: int = 0, config: EnhanceConfig = FLAT) -> EnhanceNet:
     """An EnhanceNet that is not the identity (the tail is zero-initialized)."""
     torch.manual_seed(seed)
-    net = EnhanceNet(EnhanceConfig()).eval()
+    net = EnhanceNet(config).eval()
     with torch.no_grad():
         net.tail.weight.normal_(0.0, 0.02)
     return net
@@ -48,9 +52,9 @@ def same(a: YuvFrame, b: YuvFrame) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-@pytest.fixture(scope="module")
-def net() -> EnhanceNet:
-    return perturbed_net()
+@pytest.fixture(scope="module", params=[FLAT, UNET], ids=["flat", "unet"])
+def net(request) -> EnhanceNet:
+    return perturbed_net(config=request.param)
 
 
 @pytest.mark.parametrize("count", [1, 2, 5])
@@ -74,7 +78,7 @@ def test_enhance_frames_streams_one_frame_per_input(net, count, width, height):
 
 
 def test_tiled_equals_untiled_exactly(net):
-    frames = random_frames(90, 70, 3, seed=7)
+    frames = random_frames(150, 90, 3, seed=7)
     whole = list(enhance_frames(net, frames))
     tiled = list(enhance_frames(net, frames, tile=32))
     assert not all(same(a, b) for a, b in zip(frames, whole))  # the net really changes the frames
@@ -82,6 +86,32 @@ def test_tiled_equals_untiled_exactly(net):
     for a, b in zip(whole, tiled):
         for plane_a, plane_b in zip(a, b):
             np.testing.assert_array_equal(plane_a, plane_b)
+
+
+@pytest.mark.parametrize("config", [FLAT, UNET], ids=["flat", "unet"])
+def test_receptive_radius_bounds_what_an_output_pixel_sees(config):
+    net = perturbed_net(config=config)
+    for module in net.modules():  # every layer non-trivial, so any path that exists shows
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.normal_(module.weight, 0.0, 0.2)
+    r, s = config.receptive_radius, config.stride
+    size = -(-(2 * r + 4 * s) // s) * s  # room for the whole field, on the coarsest grid
+    window = torch.rand(1, config.window, 6, size, size)
+    changed = window.clone()
+    changed[..., size // 2, size // 2] += 1.0
+    with torch.no_grad():
+        moved = (net(changed) - net(window)).abs().amax(dim=(0, 1)) > 0
+    rows, cols = torch.nonzero(moved, as_tuple=True)
+    assert moved[size // 2, size // 2]
+    assert (rows - size // 2).abs().max() <= r and (cols - size // 2).abs().max() <= r
+
+
+def test_shipped_v1_layout_still_loads():
+    """The U-Net generalization keeps the flat network's parameter names (released weights)."""
+    assert sorted(EnhanceNet(EnhanceConfig()).state_dict()) == sorted(
+        ["head.0.weight", "head.0.bias", "tail.weight", "tail.bias"]
+        + [f"body.{i}.body.{j}.{p}" for i in range(6) for j in (0, 2) for p in ("weight", "bias")]
+    )
 
 
 def test_untrained_net_is_the_identity():

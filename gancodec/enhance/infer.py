@@ -62,8 +62,9 @@ def frozen(net: EnhanceNet) -> FrozenEnhancer:
 def restore_window(net: EnhanceNet | FrozenEnhancer, window: Tensor, tile: int | None) -> Tensor:
     """window (1,T,6,h,w) -> restored middle frame (1,6,h,w); `tile` in luma pixels (None = whole)."""
     h, w = window.shape[-2:]
-    overlap = net.config.receptive_radius  # packed pixels: the stitched result equals an untiled run
-    step = max(8, tile // 2) if tile else max(h, w)
+    stride = net.config.stride  # tiles start on the coarsest level's grid, as in an untiled run
+    overlap = -(-net.config.receptive_radius // stride) * stride  # covers the receptive field
+    step = max(8 * stride, tile // 2 // stride * stride) if tile else max(h, w)
     if h <= step and w <= step:
         return net(window)
     out = torch.empty(window.shape[0], window.shape[2], h, w)
