@@ -236,3 +236,22 @@ def test_gan_stage_with_balance_logs_its_scale(train_clip, tmp_path):
     log = (tmp_path / "runs" / "gb" / "train.log").read_text()
     scales = [float(line.split("gan_scale ")[1].split()[0]) for line in log.splitlines() if "gan_scale" in line]
     assert len(scales) == 2 and all(s > 0 for s in scales)
+
+
+def test_residual_gain_makes_the_discriminator_judge_the_added_detail():
+    from gancodec.train.adversarial import AdversarialStage, GanConfig
+
+    torch.manual_seed(0)
+    stage = AdversarialStage(GanConfig(disc_channels=8, residual_gain=10.0), 6, 6, "cpu")
+    stage.disc.eval()  # spectral norm runs a power iteration on every training-mode call
+    cond = torch.rand(1, 6, 32, 32)
+    shifted = torch.rand(1, 6, 32, 32)
+    detail = 0.01 * torch.randn(1, 6, 32, 32)
+    with torch.no_grad():
+        a = stage._judge(cond + detail, cond)
+        b = stage._judge(shifted + detail, shifted)  # same detail on another input
+        direct = stage.disc(0.5 + 10.0 * detail, cond)
+    torch.testing.assert_close(a[0][1], direct[0][1])  # it sees 0.5 + gain * (image - condition)
+    assert not torch.allclose(a[0][1], b[0][1])  # ... and still the condition itself
+    with pytest.raises(ValueError, match="shaped like the image"):
+        stage._judge(cond, None)
