@@ -8,13 +8,19 @@ Data flow (shapes for a frame padded to H x W luma pixels; x is the packed YUV t
     y_g --Q(means)--> y_hat_g --[GaussianConditional(scales, means)]--> bits
     y_hat_g --* inv_gain(q)--> --g_s--> x_hat (B,6,H/2,W/2)
 
-References: Ballé et al. 2018 (hyperprior), Minnen et al. 2018 (mean-scale), Cui et al. 2021
-(gain units for continuous rate adaptation). One network covers the whole rate range: `quality`
+With `context_slices` = S > 1 the latents are coded in S channel slices, one after the other, and
+slice k's scales and means are the hyperprior's plus a correction computed from the slices already
+decoded (channel-wise context, Minnen & Singh 2020): later slices cost fewer bits because the
+decoder already knows what the earlier ones say about the same place. The corrections start at
+zero, so a model grown from a hyperprior-only one codes exactly as before until it is trained.
+
+References: Ballé et al. 2018 (hyperprior), Minnen et al. 2018 (mean-scale), Minnen & Singh 2020
+(channel-wise context), Cui et al. 2021 (gain units for continuous rate adaptation). One network covers the whole rate range: `quality`
 is a real number in [1, 8]; the gain vectors of the two neighbouring integer qualities are
 interpolated geometrically, and training samples q continuously with lambda interpolated the same way.
 
-Determinism: everything that chooses an entropy table (the scales and means from h_s) is computed
-by FixedPointNet, bit-exact on any machine and thread count. The CDF tables are computed once at
+Determinism: everything that chooses an entropy table (the scales and means from h_s and the
+context networks) is computed by FixedPointNet, bit-exact on any machine and thread count. The CDF tables are computed once at
 export and shipped in the weights file, never recomputed at load.
 """
 
@@ -24,6 +30,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.layers import GDN
 from compressai.models.base import CompressionModel
@@ -68,6 +75,11 @@ class IntraConfig:
     channels: int = 96  # N: width of g_a / g_s
     latent_channels: int = 128  # M: channels of y
     hyper_channels: int = 96  # Nh: channels of z
+    context_slices: int = 0  # S: 0 or 1 = hyperprior only; S > 1 = channel-wise context in S slices
+
+    def __post_init__(self) -> None:
+        if self.context_slices > 1 and self.latent_channels % self.context_slices:
+            raise ValueError("latent_channels must be a multiple of context_slices")
 
     @property
     def stride(self) -> int:
@@ -101,7 +113,10 @@ class IntraCodec(CompressionModel):
         self.log_inv_gain = nn.Parameter(-init.clone())
         self.entropy_bottleneck = EntropyBottleneck(nh)
         self.gaussian_conditional = GaussianConditional(None)
+        slices = max(1, config.context_slices)
+        self.context = nn.ModuleList(_context_net(m // slices, k) for k in range(1, slices))
         self._exact_h_s: FixedPointNet | None = None
+        self._exact_context: list[FixedPointNet] = []
         self.device = torch.device("cpu")
 
     # -- gains -------------------------------------------------------------------------------
@@ -127,10 +142,29 @@ class IntraCodec(CompressionModel):
         z = self.h_a(y_g)
         z_hat, z_likelihoods = self.entropy_bottleneck(z)
         scales, means = self.h_s(z_hat).float().chunk(2, 1)
+        y_hat_g, scales, means = self.quantize_with_context(y_g.float(), scales, means)
         _, y_likelihoods = self.gaussian_conditional(y_g.float(), scales, means=means)
-        y_hat_g = ste_round(y_g - means) + means
         x_hat = self.g_s(y_hat_g * self.inv_gain(quality)) + 0.5
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    def quantize_with_context(self, y: Tensor, scales: Tensor, means: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Float path (training, latent search): rounds y (B,M,h,w) around its means slice by slice.
+
+        scales, means (B,M,h,w): the hyperprior's. Returns (y_hat, scales, means), the latter two
+        with each slice's context correction added (unchanged without a context model).
+        """
+        if not self.context:
+            return ste_round(y - means) + means, scales, means
+        y_slices, s_slices, m_slices = (t.chunk(len(self.context) + 1, 1) for t in (y, scales, means))
+        y_hats, out_scales, out_means = [], [], []
+        for k, (y_k, s_k, m_k) in enumerate(zip(y_slices, s_slices, m_slices)):
+            if k:
+                d_scale, d_mean = self.context[k - 1](torch.cat([*y_hats, s_k, m_k], 1)).chunk(2, 1)
+                s_k, m_k = s_k + d_scale, m_k + d_mean
+            y_hats.append(ste_round(y_k - m_k) + m_k)
+            out_scales.append(s_k)
+            out_means.append(m_k)
+        return torch.cat(y_hats, 1), torch.cat(out_scales, 1), torch.cat(out_means, 1)
 
     # -- inference ---------------------------------------------------------------------------
     def prepare_inference(self, device: str | torch.device = "cpu") -> None:
@@ -141,8 +175,9 @@ class IntraCodec(CompressionModel):
         """
         self.eval()
         self._exact_h_s = FixedPointNet(self.h_s)
+        self._exact_context = [FixedPointNet(net) for net in self.context]
         self.device = torch.device(device)
-        for module in (self.g_a, self.h_a, self.g_s):
+        for module in (self.g_a, self.h_a, self.g_s, self.context):
             module.to(self.device)
         self.log_gain.data = self.log_gain.data.to(self.device)
         self.log_inv_gain.data = self.log_inv_gain.data.to(self.device)
@@ -175,10 +210,59 @@ class IntraCodec(CompressionModel):
 
             y_g = refine_latents(self, x, y_g, z_hat, quality, search_steps, frame_size)
         y_g = y_g.cpu()
+        if self._exact_context:
+            return [z_strings[0], self._compress_slices(y_g, z_hat)], z_shape
         scales, means = self._entropy_params(z_hat)
         indexes = self.gaussian_conditional.build_indexes(scales)
         y_strings = self.gaussian_conditional.compress(y_g, indexes, means=means)
         return [z_strings[0], y_strings[0]], z_shape
+
+    def _exact_base_params(self, z_hat: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """The hyperprior's (scales, means), exact float64, split into the context slices."""
+        if self._exact_h_s is None:
+            raise RuntimeError("call prepare_inference() before compress/decompress")
+        scales, means = self._exact_h_s(z_hat).chunk(2, 1)
+        slices = len(self._exact_context) + 1
+        return list(zip(scales.chunk(slices, 1), means.chunk(slices, 1)))
+
+    def _exact_slice_params(
+        self, k: int, base: tuple[Tensor, Tensor], decoded: list[Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """Slice k's (scales, means), exact float64, from the decoded slices < k (float64 y_hat)."""
+        scales, means = base
+        if k:
+            d_scale, d_mean = self._exact_context[k - 1](torch.cat([*decoded, scales, means], 1)).chunk(2, 1)
+            scales, means = scales + d_scale, means + d_mean
+        return scales, means
+
+    def _rans_tables(self) -> tuple[list, list, list]:
+        gc = self.gaussian_conditional
+        return gc._quantized_cdf.tolist(), gc._cdf_length.reshape(-1).int().tolist(), gc._offset.reshape(-1).int().tolist()
+
+    def _compress_slices(self, y_g: Tensor, z_hat: Tensor) -> bytes:
+        """Codes y_g (1,M,h,w) slice by slice into one rANS string (the decoder's order)."""
+        gc, encoder, decoded = self.gaussian_conditional, BufferedRansEncoder(), []
+        tables = self._rans_tables()
+        for k, (base, y_k) in enumerate(zip(self._exact_base_params(z_hat), y_g.chunk(len(self.context) + 1, 1))):
+            scales, means = self._exact_slice_params(k, base, decoded)
+            symbols = torch.round(y_k.double() - means)
+            indexes = gc.build_indexes(scales.float())
+            encoder.encode_with_indexes(symbols.reshape(-1).int().tolist(), indexes.reshape(-1).int().tolist(), *tables)
+            decoded.append(symbols + means)
+        return encoder.flush()
+
+    def _decompress_slices(self, y_string: bytes, z_hat: Tensor) -> Tensor:
+        """Inverse of _compress_slices: returns y_hat_g (1,M,h,w) float32."""
+        gc, decoder, decoded = self.gaussian_conditional, RansDecoder(), []
+        tables = self._rans_tables()
+        decoder.set_stream(y_string)
+        for k, base in enumerate(self._exact_base_params(z_hat)):
+            scales, means = self._exact_slice_params(k, base, decoded)
+            indexes = gc.build_indexes(scales.float())
+            values = decoder.decode_stream(indexes.reshape(-1).int().tolist(), *tables)
+            symbols = torch.tensor(values, dtype=torch.float64).reshape(indexes.shape)
+            decoded.append(symbols + means)
+        return torch.cat(decoded, 1).float()
 
     @torch.no_grad()
     def decompress(self, strings: list[bytes], z_shape: tuple[int, int], quality: float) -> Tensor:
@@ -186,11 +270,26 @@ class IntraCodec(CompressionModel):
         q = torch.tensor([quality], dtype=torch.float32)
         z_symbols = self.config.hyper_channels * z_shape[0] * z_shape[1]
         z_hat = self.entropy_bottleneck.decompress([_guarded(strings[0], z_symbols)], z_shape)
-        scales, means = self._entropy_params(z_hat)
-        indexes = self.gaussian_conditional.build_indexes(scales)
-        y_string = _guarded(strings[1], indexes.numel())
-        y_hat_g = self.gaussian_conditional.decompress([y_string], indexes, means=means)
+        y_symbols = self.config.latent_channels * z_shape[0] * z_shape[1] * 16
+        if self._exact_context:
+            y_hat_g = self._decompress_slices(_guarded(strings[1], y_symbols), z_hat)
+        else:
+            scales, means = self._entropy_params(z_hat)
+            indexes = self.gaussian_conditional.build_indexes(scales)
+            y_hat_g = self.gaussian_conditional.decompress([_guarded(strings[1], y_symbols)], indexes, means=means)
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
+
+
+def _context_net(slice_channels: int, k: int) -> nn.Sequential:
+    """Slice k's context network: (decoded slices < k, the slice's hyperprior scales and means)
+    -> corrections (d_scale, d_mean). Its last layer starts at zero: no correction until trained."""
+    cin = slice_channels * (k + 2)
+    net = nn.Sequential(
+        conv(cin, 128, 3, 1), nn.ReLU(), conv(128, 96, 3, 1), nn.ReLU(), conv(96, 2 * slice_channels, 3, 1)
+    )
+    nn.init.zeros_(net[-1].weight)
+    nn.init.zeros_(net[-1].bias)
+    return net
 
 
 def _guarded(string: bytes, num_symbols: int) -> bytes:

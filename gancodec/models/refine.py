@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gancodec.models.intra import SCALES_MIN, IntraCodec, lambda_for_quality, ste_round
+from gancodec.models.intra import SCALES_MIN, IntraCodec, lambda_for_quality
 from gancodec.models.yuv import yuv_distortion
 
 # Steps of latent search per preset; "fast" is the plain amortized encoder.
@@ -70,9 +70,9 @@ def refine_latents(
         scales, means = model.h_s(z_hat.float()).to(y_g.device).chunk(2, 1)
         inv_gain = model.inv_gain(q)
     def rd_loss(y: Tensor) -> Tensor:
-        y_hat = ste_round(y - means) + means
+        y_hat, y_scales, y_means = model.quantize_with_context(y, scales, means)
         x_hat = (model.g_s(y_hat * inv_gain) + 0.5)[..., :rows, :cols]
-        bpp = -torch.log2(_likelihoods(y_hat, scales, means)).sum() / num_pixels
+        bpp = -torch.log2(_likelihoods(y_hat, y_scales, y_means)).sum() / num_pixels
         return lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
 
     # The best iterate, g_a's guess included, is kept: with well-trained weights the search can
