@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from gancodec.api import decode_file
@@ -19,14 +20,16 @@ from gancodec.models.registry import register_model
 DATA = Path(__file__).parent / "data"
 
 
-def test_golden_stream_decodes_to_reference_pixels(tmp_path):
-    expected = json.loads((DATA / "golden.json").read_text())
-    register_model(expected["model_id"], DATA / "golden-model.safetensors", "test-only tiny model")
+@pytest.mark.parametrize("name", ["golden", "golden-context"])
+def test_golden_stream_decodes_to_reference_pixels(tmp_path, name):
+    """golden: hyperprior-only model; golden-context: channel-wise context (4 slices)."""
+    expected = json.loads((DATA / f"{name}.json").read_text())
+    register_model(expected["model_id"], DATA / f"{name}-model.safetensors", "test-only tiny model")
     old = torch.get_num_threads()
     try:
         for threads in (1, 2):
-            out = tmp_path / f"golden{threads}.yuv"
-            decode_file(DATA / "golden.gcv", out, threads=threads)
+            out = tmp_path / f"{name}{threads}.yuv"
+            decode_file(DATA / f"{name}.gcv", out, threads=threads)
             assert hashlib.sha256(out.read_bytes()).hexdigest() == expected["decoded_i420_sha256"]
     finally:
         torch.set_num_threads(old)

@@ -283,10 +283,8 @@ class IntraCodec(CompressionModel):
 def _context_net(slice_channels: int, k: int) -> nn.Sequential:
     """Slice k's context network: (decoded slices < k, the slice's hyperprior scales and means)
     -> corrections (d_scale, d_mean). Its last layer starts at zero: no correction until trained."""
-    cin = slice_channels * (k + 2)
-    net = nn.Sequential(
-        conv(cin, 128, 3, 1), nn.ReLU(), conv(128, 96, 3, 1), nn.ReLU(), conv(96, 2 * slice_channels, 3, 1)
-    )
+    s = slice_channels
+    net = nn.Sequential(conv(s * (k + 2), 4 * s, 3, 1), nn.ReLU(), conv(4 * s, 3 * s, 3, 1), nn.ReLU(), conv(3 * s, 2 * s, 3, 1))
     nn.init.zeros_(net[-1].weight)
     nn.init.zeros_(net[-1].bias)
     return net
