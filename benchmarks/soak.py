@@ -71,8 +71,7 @@ def write_looped_y4m(clip: Path, frames: int, out: Path) -> None:
         f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
         for i in range(frames):
             f.write(b"FRAME\n")
-            for plane in source[i % len(source)]:
-                f.write(plane.tobytes())
+            f.writelines(plane.tobytes() for plane in source[i % len(source)])
 
 
 def summarize(samples: list[tuple[float, float]]) -> dict:

@@ -47,7 +47,9 @@ def test_untrained_context_codes_exactly_like_the_hyperprior():
     for quality in (1.0, 8.0):
         strings, z_shape = plain.compress(x, quality)
         assert grown.compress(x, quality) == (strings, z_shape)
-        assert torch.equal(grown.decompress(strings, z_shape, quality), plain.decompress(strings, z_shape, quality))
+        assert torch.equal(
+            grown.decompress(strings, z_shape, quality), plain.decompress(strings, z_shape, quality)
+        )
 
 
 def test_exact_context_matches_the_float_path():
@@ -67,7 +69,9 @@ def test_exact_context_matches_the_float_path():
         _, scales, means = model.quantize_with_context(y, s, m)
     assert (torch.cat(exact_scales, 1) - scales).abs().max() < 0.05
     assert (torch.cat(exact_means, 1) - means).abs().max() < 0.05
-    assert (torch.cat(exact_means, 1) - torch.cat([base_m for _, base_m in base], 1)).abs().max() > 0.1  # it corrects
+    assert (
+        torch.cat(exact_means, 1) - torch.cat([base_m for _, base_m in base], 1)
+    ).abs().max() > 0.1  # it corrects
 
 
 def test_context_streams_decode_exactly_at_any_thread_count(tmp_path):
@@ -76,7 +80,9 @@ def test_context_streams_decode_exactly_at_any_thread_count(tmp_path):
     old = torch.get_num_threads()
     try:
         register_model("gc-test-context", weights)
-        summary = encode_file(clip, tmp_path / "c.gcv", quality=5, model_id="gc-test-context", measure_psnr=True)
+        summary = encode_file(
+            clip, tmp_path / "c.gcv", quality=5, model_id="gc-test-context", measure_psnr=True
+        )
         for threads in (1, 2):
             decode_file(tmp_path / "c.gcv", tmp_path / f"t{threads}.yuv", threads=threads)
         assert (tmp_path / "t1.yuv").read_bytes() == (tmp_path / "t2.yuv").read_bytes()

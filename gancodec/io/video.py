@@ -155,7 +155,7 @@ class VideoReader:
         if self._container is not None:
             self._container.close()
 
-    def __enter__(self) -> VideoReader:
+    def __enter__(self) -> VideoReader:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self
 
     def __exit__(self, *exc) -> None:
@@ -268,7 +268,7 @@ class VideoWriter:
         self._raw_file = None
         self._container = None
         if fmt == "yuv":
-            self._raw_file = open(path, "wb")
+            self._raw_file = open(path, "wb")  # noqa: SIM115 - open for the writer's lifetime, closed in close()
             return
         container_format = {"mp4": "mp4", "mkv": "matroska", "y4m": "yuv4mpegpipe"}[fmt]
         self._container = av.open(str(path), mode="w", format=container_format)

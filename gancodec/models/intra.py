@@ -147,7 +147,9 @@ class IntraCodec(CompressionModel):
         x_hat = self.g_s(y_hat_g * self.inv_gain(quality)) + 0.5
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
-    def quantize_with_context(self, y: Tensor, scales: Tensor, means: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def quantize_with_context(
+        self, y: Tensor, scales: Tensor, means: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Float path (training, latent search): rounds y (B,M,h,w) around its means slice by slice.
 
         scales, means (B,M,h,w): the hyperprior's. Returns (y_hat, scales, means), the latter two
@@ -237,17 +239,25 @@ class IntraCodec(CompressionModel):
 
     def _rans_tables(self) -> tuple[list, list, list]:
         gc = self.gaussian_conditional
-        return gc._quantized_cdf.tolist(), gc._cdf_length.reshape(-1).int().tolist(), gc._offset.reshape(-1).int().tolist()
+        return (
+            gc._quantized_cdf.tolist(),
+            gc._cdf_length.reshape(-1).int().tolist(),
+            gc._offset.reshape(-1).int().tolist(),
+        )
 
     def _compress_slices(self, y_g: Tensor, z_hat: Tensor) -> bytes:
         """Codes y_g (1,M,h,w) slice by slice into one rANS string (the decoder's order)."""
         gc, encoder, decoded = self.gaussian_conditional, BufferedRansEncoder(), []
         tables = self._rans_tables()
-        for k, (base, y_k) in enumerate(zip(self._exact_base_params(z_hat), y_g.chunk(len(self.context) + 1, 1))):
+        for k, (base, y_k) in enumerate(
+            zip(self._exact_base_params(z_hat), y_g.chunk(len(self.context) + 1, 1))
+        ):
             scales, means = self._exact_slice_params(k, base, decoded)
             symbols = torch.round(y_k.double() - means)
             indexes = gc.build_indexes(scales.float())
-            encoder.encode_with_indexes(symbols.reshape(-1).int().tolist(), indexes.reshape(-1).int().tolist(), *tables)
+            encoder.encode_with_indexes(
+                symbols.reshape(-1).int().tolist(), indexes.reshape(-1).int().tolist(), *tables
+            )
             decoded.append(symbols + means)
         return encoder.flush()
 
@@ -276,7 +286,9 @@ class IntraCodec(CompressionModel):
         else:
             scales, means = self._entropy_params(z_hat)
             indexes = self.gaussian_conditional.build_indexes(scales)
-            y_hat_g = self.gaussian_conditional.decompress([_guarded(strings[1], y_symbols)], indexes, means=means)
+            y_hat_g = self.gaussian_conditional.decompress(
+                [_guarded(strings[1], y_symbols)], indexes, means=means
+            )
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
 
 
@@ -284,7 +296,13 @@ def _context_net(slice_channels: int, k: int) -> nn.Sequential:
     """Slice k's context network: (decoded slices < k, the slice's hyperprior scales and means)
     -> corrections (d_scale, d_mean). Its last layer starts at zero: no correction until trained."""
     s = slice_channels
-    net = nn.Sequential(conv(s * (k + 2), 4 * s, 3, 1), nn.ReLU(), conv(4 * s, 3 * s, 3, 1), nn.ReLU(), conv(3 * s, 2 * s, 3, 1))
+    net = nn.Sequential(
+        conv(s * (k + 2), 4 * s, 3, 1),
+        nn.ReLU(),
+        conv(4 * s, 3 * s, 3, 1),
+        nn.ReLU(),
+        conv(3 * s, 2 * s, 3, 1),
+    )
     nn.init.zeros_(net[-1].weight)
     nn.init.zeros_(net[-1].bias)
     return net
