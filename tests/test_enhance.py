@@ -37,6 +37,7 @@ def random_frames(width: int, height: int, count: int, seed: int = 0, low: int =
 
 FLAT = EnhanceConfig()
 UNET = EnhanceConfig(channels=8, blocks=1, scales=3)
+COARSE = EnhanceConfig(channels=8, blocks=1, coarse_factor=4, coarse_channels=8, coarse_blocks=1)
 
 
 def perturbed_net(seed: int = 0, config: EnhanceConfig = FLAT) -> EnhanceNet:
@@ -45,6 +46,8 @@ def perturbed_net(seed: int = 0, config: EnhanceConfig = FLAT) -> EnhanceNet:
     net = EnhanceNet(config).eval()
     with torch.no_grad():
         net.tail.weight.normal_(0.0, 0.02)
+        if net.coarse is not None:  # its output conv is zero-initialized too
+            net.coarse[4].weight.normal_(0.0, 0.02)
     return net
 
 
@@ -52,7 +55,7 @@ def same(a: YuvFrame, b: YuvFrame) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-@pytest.fixture(scope="module", params=[FLAT, UNET], ids=["flat", "unet"])
+@pytest.fixture(scope="module", params=[FLAT, UNET, COARSE], ids=["flat", "unet", "coarse"])
 def net(request) -> EnhanceNet:
     return perturbed_net(config=request.param)
 
@@ -88,7 +91,7 @@ def test_tiled_equals_untiled_exactly(net):
             np.testing.assert_array_equal(plane_a, plane_b)
 
 
-@pytest.mark.parametrize("config", [FLAT, UNET], ids=["flat", "unet"])
+@pytest.mark.parametrize("config", [FLAT, UNET, COARSE], ids=["flat", "unet", "coarse"])
 def test_receptive_radius_bounds_what_an_output_pixel_sees(config):
     net = perturbed_net(config=config)
     for module in net.modules():  # every layer non-trivial, so any path that exists shows
@@ -112,6 +115,21 @@ def test_shipped_v1_layout_still_loads():
         ["head.0.weight", "head.0.bias", "tail.weight", "tail.bias"]
         + [f"body.{i}.body.{j}.{p}" for i in range(6) for j in (0, 2) for p in ("weight", "bias")]
     )
+
+
+def test_a_grown_coarse_branch_starts_as_the_network_it_grew_from():
+    trained = perturbed_net(config=EnhanceConfig(channels=8, blocks=1))
+    grown = EnhanceNet(EnhanceConfig(channels=8, blocks=1, coarse_factor=4)).eval()
+    missing = grown.load_state_dict(trained.state_dict(), strict=False).missing_keys
+    assert missing and all(key.startswith("coarse.") for key in missing)
+    window = torch.rand(1, 3, 6, 16, 24)
+    with torch.no_grad():
+        assert torch.equal(grown(window), trained(window))
+
+
+def test_coarse_factor_must_be_a_power_of_two():
+    with pytest.raises(ValueError, match="power of 2"):
+        EnhanceConfig(coarse_factor=6)
 
 
 def test_untrained_net_is_the_identity():

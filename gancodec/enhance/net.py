@@ -5,6 +5,13 @@
     --conv 3x3--> residual (B,6,H/2,W/2);   restored = frame t + residual
 
 With `scales` S = 1 it is a plain stack of residual blocks (the 0.3 release, "gc-enhance-s" v1).
+With `coarse_factor` F > 0 a context branch adds what a coarse view sees to the head's features:
+
+    features --average FxF--> --conv 3x3--> (B,Cc,h/F,w/F) --blocks--> --conv 3x3--> --bilinear xF--> + features
+
+It costs a few per cent of the network (it runs on 1/F^2 of the pixels) but reaches over several
+coding blocks, and its last conv starts at zero, so it can be added to a trained network ("grown")
+without changing its output until training gives it something to say.
 With S > 1 it is a small U-Net: each level halves the resolution (2x2 stride-2 conv) and doubles the
 channels, the blocks run at the coarsest level, and pixel-shuffle upsampling adds the skip features
 back. The coarse levels cost as much per pixel as one fine level but see far more: HEVC blocks reach
@@ -33,6 +40,14 @@ class EnhanceConfig:
     window: int = 3  # frames in, odd; the middle one is restored
     scales: int = 1  # resolution levels (1 = no U-Net)
     level_blocks: int = 1  # residual blocks per level on the way down and again on the way up
+    coarse_factor: int = 0  # 0 = no context branch; else its downscaling (a power of 2)
+    coarse_channels: int = 64
+    coarse_blocks: int = 4
+
+    def __post_init__(self) -> None:
+        f = self.coarse_factor
+        if f < 0 or f & (f - 1):
+            raise ValueError("coarse_factor must be 0 or a power of 2")
 
     @property
     def receptive_radius(self) -> int:
@@ -42,7 +57,11 @@ class EnhanceConfig:
         """
         coarsest = 2 ** (self.scales - 1)
         levels = sum(2 * (2 * self.level_blocks) * 2**i + 2**i for i in range(self.scales - 1))
-        return 2 + levels + 2 * self.blocks * coarsest
+        # The branch, in coarse cells of F pixels: two 3x3 convs, 2 per block, 1 for the bilinear
+        # upsampling, and the pixel's own cell.
+        cells = 2 + 2 * self.coarse_blocks + 1
+        coarse = (cells + 1) * self.coarse_factor - 1 if self.coarse_factor else 0
+        return 2 + coarse + levels + 2 * self.blocks * coarsest
 
     @property
     def multiple(self) -> int:
@@ -51,8 +70,8 @@ class EnhanceConfig:
 
     @property
     def stride(self) -> int:
-        """Packed pixels per pixel of the coarsest level; tiles must start on multiples of it."""
-        return 2 ** (self.scales - 1)
+        """Packed pixels per pixel of the coarsest grid; tiles must start on multiples of it."""
+        return max(2 ** (self.scales - 1), self.coarse_factor)
 
 
 class ResidualBlock(nn.Module):
@@ -72,6 +91,21 @@ def _blocks(channels: int, count: int) -> nn.Sequential:
     return nn.Sequential(*(ResidualBlock(channels) for _ in range(count)))
 
 
+def _coarse_branch(config: EnhanceConfig, channels: int) -> nn.Sequential:
+    f, cc = config.coarse_factor, config.coarse_channels
+    branch = nn.Sequential(
+        nn.AvgPool2d(f),
+        nn.Conv2d(channels, cc, 3, padding=1),
+        nn.ReLU(inplace=True),
+        _blocks(cc, config.coarse_blocks),
+        nn.Conv2d(cc, channels, 3, padding=1),
+        nn.Upsample(scale_factor=f, mode="bilinear", align_corners=False),
+    )
+    nn.init.zeros_(branch[4].weight)
+    nn.init.zeros_(branch[4].bias)
+    return branch
+
+
 class EnhanceNet(nn.Module):
     """Args: window (B, T, 6, H/2, W/2) in [0,1], T = config.window, H and W multiples of
     config.multiple. Returns the restored middle frame (B, 6, H/2, W/2)."""
@@ -83,6 +117,7 @@ class EnhanceNet(nn.Module):
         self.head = nn.Sequential(
             nn.Conv2d(PACKED_CHANNELS * config.window, widths[0], 3, padding=1), nn.ReLU(inplace=True)
         )
+        self.coarse = _coarse_branch(config, widths[0]) if config.coarse_factor else None
         self.encoders = nn.ModuleList(_blocks(w, config.level_blocks) for w in widths[:-1])
         self.downs = nn.ModuleList(
             nn.Sequential(nn.Conv2d(w, 2 * w, 2, stride=2), nn.ReLU(inplace=True)) for w in widths[:-1]
@@ -100,6 +135,8 @@ class EnhanceNet(nn.Module):
         b, t, c, h, w = window.shape
         center = window[:, t // 2]
         x = self.head((window - 0.5).reshape(b, t * c, h, w))
+        if self.coarse is not None:
+            x = x + self.coarse(x)
         skips = []
         for encode, down in zip(self.encoders, self.downs):
             x = encode(x)
