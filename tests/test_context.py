@@ -35,7 +35,8 @@ def test_slices_must_divide_the_latent_channels():
 def test_untrained_context_codes_exactly_like_the_hyperprior():
     """Grown from hyperprior-only weights, the context model starts where they are: same bytes."""
     state, metadata = load_state_dict_file(weights_path("gc-intra-hp"))
-    config = json.loads(metadata["config"])
+    state = {k: v for k, v in state.items() if not k.startswith("context.")}  # the hyperprior part
+    config = {**json.loads(metadata["config"]), "context_slices": 0}
     plain = IntraCodec(IntraConfig(**config))
     plain.load_state_dict(state)
     grown = IntraCodec(IntraConfig(**{**config, "context_slices": 4}))
