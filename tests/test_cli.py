@@ -285,10 +285,18 @@ def test_signal_exits_cleanly_and_leaves_no_partial_output(tmp_path, sig, code, 
     from conftest import SAMPLE
 
     out = tmp_path / "big.gcv"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gancodec", "encode", str(SAMPLE), "-o", str(out), "-q", "--psnr"],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    # A job started in the background by a non-interactive shell inherits SIGINT ignored (and then
+    # Python installs no KeyboardInterrupt handler). An ignored signal stays ignored across exec, a
+    # handled one is reset to the default: so handle it here while the encoder starts, as a terminal
+    # would leave it, and the test does not depend on how the test run itself was launched.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gancodec", "encode", str(SAMPLE), "-o", str(out), "-q", "--psnr"],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while not any(p.name.endswith(".part.gcv") for p in tmp_path.iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline, "encoder never started writing"
