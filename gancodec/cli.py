@@ -305,16 +305,25 @@ def train(config, resume, device, runs_dir, minutes, steps, verbose):
     "-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the .npz files."
 )
 @click.option("--every", type=int, default=3, show_default=True, help="Keep every N-th frame.")
+@click.option(
+    "--max-mpixels",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Thin a source whose kept frames exceed this many luma megapixels (0: no limit).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @handle_errors
-def export_frames_cmd(config, output, every, verbose):
+def export_frames_cmd(config, output, every, max_mpixels, verbose):
     """Export a config's training frames as .npz (for training where PyAV is missing, e.g. a GPU box)."""
     from gancodec.train.data import export_frames
     from gancodec.train.loop import load_config
 
     if every < 1:
         raise UsageError("--every must be at least 1")
-    written = export_frames(load_config(config).data, output, every)
+    if max_mpixels < 0:
+        raise UsageError("--max-mpixels must not be negative")
+    written = export_frames(load_config(config).data, output, every, max_mpixels=max_mpixels)
     size = sum(Path(p).stat().st_size for p in written) / 2**20
     click.echo(f"wrote {len(written)} files, {size:.1f} MiB, to {output}", err=True)
 

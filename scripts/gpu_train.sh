@@ -26,7 +26,7 @@ if [ "$MODE" = start ]; then
   mkdir -p "$RUNS/$NAME"
   # continue the CPU run when its slimmed checkpoint travelled (else init_weights of the config)
   [ -f .gpu/start.ckpt ] && [ ! -f "$RUNS/$NAME/last.ckpt" ] && cp .gpu/start.ckpt "$RUNS/$NAME/last.ckpt"
-  setsid nohup python3 -m gancodec train "$CONFIG" --device cuda --runs-dir "$RUNS" \
+  setsid nohup python3 -m gancodec train -v "$CONFIG" --device cuda --runs-dir "$RUNS" \
     --minutes "$TOTAL_MINUTES" > "$RUNS/stdout.log" 2>&1 < /dev/null &
 fi
 

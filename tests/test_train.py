@@ -63,6 +63,26 @@ def test_intra_training_checkpoints_resumes_and_exports(train_clip, tmp_path):
     assert metadata["step"] == "4" and "gaussian_conditional._cdf_length" in state
 
 
+def test_lr_decay_after_minutes_drops_the_rate_tenfold(train_clip, tmp_path):
+    """A run bounded by time (a lent GPU's minutes) decays by the clock, not at a fixed step."""
+    fields = dict(  # noqa: C408
+        name="t", data=[str(train_clip)], crop=64, batch=2, steps=2, log_every=1, lr=1e-2, warmup_steps=1,
+        model=TINY_INTRA,
+    )
+    run_training(write_config(tmp_path / "a.toml", **fields), None, "cpu", str(tmp_path / "a"))
+    run_training(
+        write_config(tmp_path / "b.toml", **fields, lr_decay_after_minutes=1e-9), None, "cpu", str(tmp_path / "b")
+    )
+
+    def rates(run_dir):
+        lines = (run_dir / "t" / "train.log").read_text().splitlines()
+        return [float(line.split(" lr ")[1].split()[0]) for line in lines if line.split()[2:3] == ["step"]]
+
+    assert rates(tmp_path / "a") == [1e-2, 1e-2]
+    assert rates(tmp_path / "b")[-1] == 1e-3  # decayed once the clock passed the mark (a step or two in)
+    assert "lr drops 10x from step" in (tmp_path / "b" / "t" / "train.log").read_text()
+
+
 def fidelity_weights(train_clip, tmp_path):
     cfg = write_config(
         tmp_path / "enh.toml", name="fid", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=2,
@@ -160,6 +180,11 @@ def test_exported_frames_load_like_the_video(train_clip, tmp_path):
     assert len(arrays.frames) == 3 and len(video.frames) == 6
     for kept, original in zip(arrays.frames, video.frames[::2], strict=True):
         assert all((a == b).all() for a, b in zip(kept, original, strict=True))
+    # 6 frames of 64x64 hold 0.0246 luma megapixels: a 0.01 cap keeps every 3rd (frames 0 and 3)
+    args = ["export-frames", cfg, "-o", str(tmp_path / "thin"), "--every", "1", "--max-mpixels", "0.01"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (thinned,) = load_sources([str(tmp_path / "thin" / "*.npz")], 32)
+    assert [f.y.tobytes() for f in thinned.frames] == [f.y.tobytes() for f in video.frames[::3]]
 
 
 def test_config_errors_are_one_line(tmp_path):

@@ -38,7 +38,7 @@ from compressai.models.utils import conv, deconv
 from torch import Tensor, nn
 
 from gancodec.layers import FixedPointNet
-from gancodec.models.yuv import PACKED_CHANNELS
+from gancodec.models.yuv import PACKED_CHANNELS, yuv_distortion
 
 QUALITY_MIN = 1.0
 QUALITY_MAX = 8.0
@@ -60,7 +60,7 @@ def quality_weights(quality: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def lambda_for_quality(quality: Tensor) -> Tensor:
-    log_lambdas = torch.log(torch.tensor(LAMBDAS, dtype=torch.float32))
+    log_lambdas = torch.log(torch.tensor(LAMBDAS, dtype=torch.float32, device=quality.device))
     lower, w = quality_weights(quality)
     return torch.exp(log_lambdas[lower] * (1 - w) + log_lambdas[lower + 1] * w)
 
@@ -207,17 +207,43 @@ class IntraCodec(CompressionModel):
         z_strings = self.entropy_bottleneck.compress(z)
         z_shape = tuple(z.shape[-2:])
         z_hat = self.entropy_bottleneck.decompress(z_strings, z_shape)
-        if search_steps > 0:
-            from gancodec.models.refine import refine_latents
+        if search_steps <= 0:
+            return [z_strings[0], self._compress_y(y_g.cpu(), z_hat)], z_shape
+        from gancodec.models.refine import refine_latents
 
-            y_g = refine_latents(self, x, y_g, z_hat, quality, search_steps, frame_size)
-        y_g = y_g.cpu()
+        refined = refine_latents(self, x, y_g, z_hat, quality, search_steps, frame_size)
+        # The search optimizes a float proxy of the rate (noise-free likelihoods, float context);
+        # the choice between its result and the amortized guess is made on the real thing -- the
+        # coded bytes and the decoded picture -- so that the slow preset never codes worse.
+        candidates = [self._compress_y(y.cpu(), z_hat) for y in (y_g, refined)]
+        costs = [self._coded_rd_cost(x, string, z_hat, q, frame_size) for string in candidates]
+        return [z_strings[0], candidates[costs.index(min(costs))]], z_shape
+
+    def _compress_y(self, y_g: Tensor, z_hat: Tensor) -> bytes:
         if self._exact_context:
-            return [z_strings[0], self._compress_slices(y_g, z_hat)], z_shape
+            return self._compress_slices(y_g, z_hat)
         scales, means = self._entropy_params(z_hat)
         indexes = self.gaussian_conditional.build_indexes(scales)
-        y_strings = self.gaussian_conditional.compress(y_g, indexes, means=means)
-        return [z_strings[0], y_strings[0]], z_shape
+        return self.gaussian_conditional.compress(y_g, indexes, means=means)[0]
+
+    def _decompress_y(self, y_string: bytes, z_hat: Tensor) -> Tensor:
+        if self._exact_context:
+            return self._decompress_slices(y_string, z_hat)
+        scales, means = self._entropy_params(z_hat)
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        return self.gaussian_conditional.decompress([y_string], indexes, means=means)
+
+    def _coded_rd_cost(
+        self, x: Tensor, y_string: bytes, z_hat: Tensor, q: Tensor, frame_size: tuple[int, int] | None
+    ) -> float:
+        """The training loss measured for real: lambda * 255^2 * D(decoded) + y bits per pixel,
+        over the real frame inside the padded x (z's bits are common to all candidates)."""
+        width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
+        rows, cols = (height + 1) // 2, (width + 1) // 2
+        y_hat = self._decompress_y(y_string, z_hat).float().to(self.device)
+        x_hat = self.g_s(y_hat * self.inv_gain(q)) + 0.5
+        distortion = yuv_distortion(x[..., :rows, :cols], x_hat[..., :rows, :cols]).item()
+        return float(lambda_for_quality(q)) * 255**2 * distortion + 8 * len(y_string) / (width * height)
 
     def _exact_base_params(self, z_hat: Tensor) -> list[tuple[Tensor, Tensor]]:
         """The hyperprior's (scales, means), exact float64, split into the context slices."""
@@ -281,14 +307,7 @@ class IntraCodec(CompressionModel):
         z_symbols = self.config.hyper_channels * z_shape[0] * z_shape[1]
         z_hat = self.entropy_bottleneck.decompress([_guarded(strings[0], z_symbols)], z_shape)
         y_symbols = self.config.latent_channels * z_shape[0] * z_shape[1] * 16
-        if self._exact_context:
-            y_hat_g = self._decompress_slices(_guarded(strings[1], y_symbols), z_hat)
-        else:
-            scales, means = self._entropy_params(z_hat)
-            indexes = self.gaussian_conditional.build_indexes(scales)
-            y_hat_g = self.gaussian_conditional.decompress(
-                [_guarded(strings[1], y_symbols)], indexes, means=means
-            )
+        y_hat_g = self._decompress_y(_guarded(strings[1], y_symbols), z_hat)
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
 
 

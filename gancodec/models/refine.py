@@ -15,6 +15,8 @@ format change (Campos et al. 2019; Yang et al. 2020 call it closing the amortiza
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -41,6 +43,35 @@ def _likelihoods(y_hat: Tensor, scales: Tensor, means: Tensor) -> Tensor:
     return (upper - lower).clamp_min(LIKELIHOOD_BOUND)
 
 
+def search_objective(
+    model: IntraCodec, x: Tensor, z_hat: Tensor, quality: float, frame_size: tuple[int, int] | None = None
+) -> Callable[[Tensor], Tensor]:
+    """The loss the search minimizes, as a function of the latents y (B,M,h,w): the training loss
+    with hard rounding (straight-through) and the float context -- a proxy of the coded cost.
+
+    frame_size (width, height) in luma pixels: the real frame inside the padded x. Only its pixels
+    count as distortion and only they divide the bits, as in training on unpadded crops; otherwise
+    the search buys quality for padding that is cropped away.
+    """
+    q = torch.tensor([quality], dtype=torch.float32)
+    lam = lambda_for_quality(q).to(x.device)
+    width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
+    rows, cols = (height + 1) // 2, (width + 1) // 2  # packed positions holding real pixels
+    num_pixels = width * height
+    x = x[..., :rows, :cols]
+    with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
+        scales, means = model.h_s(z_hat.float()).to(x.device).chunk(2, 1)
+        inv_gain = model.inv_gain(q)
+
+    def rd_loss(y: Tensor) -> Tensor:
+        y_hat, y_scales, y_means = model.quantize_with_context(y, scales, means)
+        x_hat = (model.g_s(y_hat * inv_gain) + 0.5)[..., :rows, :cols]
+        bpp = -torch.log2(_likelihoods(y_hat, y_scales, y_means)).sum() / num_pixels
+        return lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
+
+    return rd_loss
+
+
 def refine_latents(
     model: IntraCodec,
     x: Tensor,
@@ -50,33 +81,17 @@ def refine_latents(
     steps: int,
     frame_size: tuple[int, int] | None = None,
 ) -> Tensor:
-    """Returns latents y_g (B,M,h,w) that lower the RD loss of packed frame x (B,6,H,W) given z_hat.
+    """Returns latents y_g (B,M,h,w) that lower search_objective() for packed frame x (B,6,H,W).
 
     z_hat must be the decoder's hyper-latents (already quantized); the float h_s used here differs
-    from the exact one only by rounding noise, so the search optimizes what will be coded.
-    frame_size (width, height) in luma pixels: the real frame inside the padded x. Only its pixels
-    count as distortion and only they divide the bits, as in training on unpadded crops; otherwise
-    the search buys quality for padding that is cropped away.
+    from the exact one only by rounding noise. The objective is a proxy: IntraCodec.compress codes
+    both these latents and g_a's and keeps whichever costs less for real.
     """
     if steps <= 0:
         return y_g
-    q = torch.tensor([quality], dtype=torch.float32)
-    lam = lambda_for_quality(q).to(y_g.device)
-    width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
-    rows, cols = (height + 1) // 2, (width + 1) // 2  # packed positions holding real pixels
-    num_pixels = width * height
-    x = x[..., :rows, :cols]
-    with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
-        scales, means = model.h_s(z_hat.float()).to(y_g.device).chunk(2, 1)
-        inv_gain = model.inv_gain(q)
-    def rd_loss(y: Tensor) -> Tensor:
-        y_hat, y_scales, y_means = model.quantize_with_context(y, scales, means)
-        x_hat = (model.g_s(y_hat * inv_gain) + 0.5)[..., :rows, :cols]
-        bpp = -torch.log2(_likelihoods(y_hat, y_scales, y_means)).sum() / num_pixels
-        return lam * 255**2 * yuv_distortion(x, x_hat).mean() + bpp
-
+    rd_loss = search_objective(model, x, z_hat, quality, frame_size)
     # The best iterate, g_a's guess included, is kept: with well-trained weights the search can
-    # also make things worse (rounding flips), and a slower preset must never code worse.
+    # also make things worse (rounding flips).
     y = y_g.detach().clone().requires_grad_(True)
     best, best_loss = y_g.detach(), float("inf")
     optimizer = torch.optim.Adam([y], lr=LEARNING_RATE)

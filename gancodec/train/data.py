@@ -8,6 +8,7 @@ first, which gives cleaner, more detailed texture at the crop size.
 from __future__ import annotations
 
 import glob
+import math
 import os
 from dataclasses import dataclass
 
@@ -59,12 +60,18 @@ def _read_frame_arrays(path: str, max_frames: int) -> list[YuvFrame]:
 
 
 def export_frames(
-    patterns: list[str], out_dir: str | os.PathLike, every: int = 3, max_frames: int = 60
+    patterns: list[str],
+    out_dir: str | os.PathLike,
+    every: int = 3,
+    max_frames: int = 60,
+    max_mpixels: float = 0.0,
 ) -> list[str]:
     """Writes every `every`-th frame (of the first `max_frames`) of each source as one .npz file.
 
     For training where PyAV is not installed (the GPU machine): load_sources() reads the .npz files
-    like videos. Returns the paths written.
+    like videos. `max_mpixels` (0 = no limit) thins a source whose kept frames hold more luma
+    megapixels than that to every k-th of them, so that a few HD clips do not fill the 64 MiB that
+    travels. Returns the paths written.
     """
     os.makedirs(out_dir, exist_ok=True)
     written = []
@@ -73,6 +80,9 @@ def export_frames(
             if not path.lower().endswith(VIDEO_SUFFIXES):
                 continue
             frames = _read_video(path, max_frames)[::every]
+            if max_mpixels and frames:
+                mpixels = len(frames) * frames[0].y.size / 1e6
+                frames = frames[:: math.ceil(mpixels / max_mpixels)]
             out = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0] + FRAME_ARRAY_SUFFIX)
             np.savez_compressed(
                 out, **{k: np.stack([getattr(f, k) for f in frames]) for k in ("y", "u", "v")}

@@ -30,6 +30,9 @@ class TrainConfig:
     lr: float = 1e-4
     warmup_steps: int = 500
     lr_decay_at: int = 0  # step after which lr drops 10x (0 = never)
+    # ... or after this many minutes of this run (0 = never): for runs bounded by time, not steps,
+    # like a lent GPU machine's few minutes
+    lr_decay_after_minutes: float = 0.0
     grad_clip: float = 1.0
     aux_lr: float = 1e-3
     steps: int = 1_000_000  # stop after this many steps in total
@@ -151,6 +154,13 @@ class Trainer:
         while self.step < cfg.steps:
             if cfg.minutes and time.monotonic() - start > cfg.minutes * 60:
                 break
+            if (
+                cfg.lr_decay_after_minutes
+                and not (cfg.lr_decay_at and self.step >= cfg.lr_decay_at)
+                and time.monotonic() - start > cfg.lr_decay_after_minutes * 60
+            ):
+                cfg.lr_decay_at = self.step
+                self.log(f"lr drops 10x from step {self.step} ({cfg.lr_decay_after_minutes} minutes)")
             values = self._train_step()
             if values is None:
                 skipped += 1

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prepares, on the CPU machine, what a lent GPU machine needs to train the intra codec
+# (runbook: docs/gpu-training.md): training frames as .npz, the start checkpoint, compressai's wheel.
+#
+#   bash scripts/gpu_prepare.sh [START_CHECKPOINT]   # default: runs/intra-gpu/intra-gpu-slim.ckpt,
+#                                                   # else runs/intra-cc/last.ckpt
+# Everything lands in .gpu/ and .whl/ (git-ignored); the call then carries [".gpu", ".whl"].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+START=${1:-}
+if [ -z "$START" ]; then
+  for candidate in runs/intra-gpu/intra-gpu-slim.ckpt runs/intra-cc/last.ckpt; do
+    [ -f "$candidate" ] && { START=$candidate; break; }
+  done
+fi
+rm -rf .gpu && mkdir -p .gpu .whl
+# every 3rd of the first 60 frames; the two 720p clips thinned to 7 frames each (--max-mpixels 7):
+# about 26 MiB, so that the tree (~22 MiB) + frames + start (~10 MiB) stay under the 64 MiB that travel
+.venv/bin/gancodec export-frames gancodec/train/configs/intra-cc.toml -o .gpu/data --every 3 --max-mpixels 7
+if [ -n "$START" ]; then
+  # the model only, its large tensors in fp16: the context model is 18.5 MB in fp32, over what travels well
+  .venv/bin/python - "$START" .gpu/start.ckpt <<'PY'
+import sys, torch
+state = torch.load(sys.argv[1], map_location="cpu", weights_only=True)
+slim = {k: state[k] for k in ("step", "kind", "model", "model_config")}
+slim["model"] = {k: v.half() if v.is_floating_point() and v.numel() > 4096 else v for k, v in slim["model"].items()}
+torch.save(slim, sys.argv[2])
+print(f"start: {sys.argv[1]} at step {slim['step']}")
+PY
+else
+  cp gancodec/weights/gc-intra-hp.safetensors .gpu/init.safetensors  # intra-gpu.toml's init_weights
+fi
+if ! ls .whl/compressai-*.whl > /dev/null 2>&1; then
+  P=""; for n in 17 27 28 31 34 35; do P="$P --platform manylinux_2_${n}_x86_64"; done
+  python3 -m pip download --isolated --no-deps --only-binary=:all: --python-version 3.12 \
+    --implementation cp $P -d .whl compressai==1.2.8 pytorch-msssim
+fi
+du -sh .gpu .whl
