@@ -112,3 +112,18 @@ def test_context_model_trains_and_exports(tmp_path):
     assert state["context.0.4.weight"].abs().sum() > 0  # the zero-initialised layer has learned
     _, metadata = load_state_dict_file(export_weights(ckpt, tmp_path / "cc.safetensors"))
     assert json.loads(metadata["config"])["context_slices"] == 2
+
+
+def test_table_indexes_equal_compressai_build_indexes():
+    """The binary-search index lookup picks the same entropy table as CompressAI's loop, ties and
+    out-of-range scales included (a different table would decode garbage)."""
+    model = context_model()
+    model.update(force=True)
+    table = model.gaussian_conditional.scale_table
+    scales = torch.cat([
+        table, table.nextafter(torch.zeros_like(table)), table.nextafter(torch.full_like(table, 1e9)),
+        torch.tensor([0.0, -1.0, 1e-12, 1e6]), torch.rand(5000) * 80.0, torch.rand(5000) * 0.3,
+    ]).reshape(1, 1, 1, -1)  # fmt: skip
+    expected = model.gaussian_conditional.build_indexes(scales)
+    assert torch.equal(model._table_indexes(scales), expected)
+    assert torch.equal(model._table_indexes(scales.double()), expected)

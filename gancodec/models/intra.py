@@ -178,6 +178,7 @@ class IntraCodec(CompressionModel):
         self.eval()
         self._exact_h_s = FixedPointNet(self.h_s)
         self._exact_context = [FixedPointNet(net) for net in self.context]
+        self._tables = None  # the rANS tables as lists, built on first use (weights may load later)
         self.device = torch.device(device)
         for module in (self.g_a, self.h_a, self.g_s, self.context):
             module.to(self.device)
@@ -223,14 +224,14 @@ class IntraCodec(CompressionModel):
         if self._exact_context:
             return self._compress_slices(y_g, z_hat)
         scales, means = self._entropy_params(z_hat)
-        indexes = self.gaussian_conditional.build_indexes(scales)
+        indexes = self._table_indexes(scales)
         return self.gaussian_conditional.compress(y_g, indexes, means=means)[0]
 
     def _decompress_y(self, y_string: bytes, z_hat: Tensor) -> Tensor:
         if self._exact_context:
             return self._decompress_slices(y_string, z_hat)
         scales, means = self._entropy_params(z_hat)
-        indexes = self.gaussian_conditional.build_indexes(scales)
+        indexes = self._table_indexes(scales)
         return self.gaussian_conditional.decompress([y_string], indexes, means=means)
 
     def _coded_rd_cost(
@@ -264,23 +265,34 @@ class IntraCodec(CompressionModel):
         return scales, means
 
     def _rans_tables(self) -> tuple[list, list, list]:
+        """The Gaussian tables as the rANS coder takes them (converted once: it costs ms per call)."""
+        if getattr(self, "_tables", None) is None:
+            gc = self.gaussian_conditional
+            self._tables = (
+                gc._quantized_cdf.tolist(),
+                gc._cdf_length.reshape(-1).int().tolist(),
+                gc._offset.reshape(-1).int().tolist(),
+            )
+        return self._tables
+
+    def _table_indexes(self, scales: Tensor) -> Tensor:
+        """GaussianConditional.build_indexes(scales) by binary search instead of a loop over the
+        64 scales of the table: the same indexes (the count of table scales below each bounded
+        scale), about 10x faster."""
         gc = self.gaussian_conditional
-        return (
-            gc._quantized_cdf.tolist(),
-            gc._cdf_length.reshape(-1).int().tolist(),
-            gc._offset.reshape(-1).int().tolist(),
-        )
+        table = gc.scale_table[:-1].to(torch.float32)
+        return torch.searchsorted(table, gc.lower_bound_scale(scales.float()).contiguous()).int()
 
     def _compress_slices(self, y_g: Tensor, z_hat: Tensor) -> bytes:
         """Codes y_g (1,M,h,w) slice by slice into one rANS string (the decoder's order)."""
-        gc, encoder, decoded = self.gaussian_conditional, BufferedRansEncoder(), []
+        encoder, decoded = BufferedRansEncoder(), []
         tables = self._rans_tables()
         for k, (base, y_k) in enumerate(
             zip(self._exact_base_params(z_hat), y_g.chunk(len(self.context) + 1, 1))
         ):
             scales, means = self._exact_slice_params(k, base, decoded)
             symbols = torch.round(y_k.double() - means)
-            indexes = gc.build_indexes(scales.float())
+            indexes = self._table_indexes(scales)
             encoder.encode_with_indexes(
                 symbols.reshape(-1).int().tolist(), indexes.reshape(-1).int().tolist(), *tables
             )
@@ -289,12 +301,12 @@ class IntraCodec(CompressionModel):
 
     def _decompress_slices(self, y_string: bytes, z_hat: Tensor) -> Tensor:
         """Inverse of _compress_slices: returns y_hat_g (1,M,h,w) float32."""
-        gc, decoder, decoded = self.gaussian_conditional, RansDecoder(), []
+        decoder, decoded = RansDecoder(), []
         tables = self._rans_tables()
         decoder.set_stream(y_string)
         for k, base in enumerate(self._exact_base_params(z_hat)):
             scales, means = self._exact_slice_params(k, base, decoded)
-            indexes = gc.build_indexes(scales.float())
+            indexes = self._table_indexes(scales)
             values = decoder.decode_stream(indexes.reshape(-1).int().tolist(), *tables)
             symbols = torch.tensor(values, dtype=torch.float64).reshape(indexes.shape)
             decoded.append(symbols + means)
