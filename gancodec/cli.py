@@ -328,6 +328,32 @@ def export_frames_cmd(config, output, every, max_mpixels, verbose):
     click.echo(f"wrote {len(written)} files, {size:.1f} MiB, to {output}", err=True)
 
 
+@main.command("export-pairs")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the .npz files."
+)
+@click.option("--windows", type=int, default=4, show_default=True, help="Windows per compressed clip.")
+@click.option("--size", type=int, default=256, show_default=True, help="Window size in luma pixels.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the conditions and windows.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@handle_errors
+def export_pairs_cmd(config, output, windows, size, seed, verbose):
+    """Export an enhancer config's training pairs (compressed by x264/x265/SVT-AV1, decoded) as .npz
+    windows, for training where PyAV is missing, e.g. a GPU box."""
+    from gancodec.train.enhance_task import export_pairs
+    from gancodec.train.loop import load_config
+
+    cfg = load_config(config)
+    if cfg.kind != "enhance":
+        raise UsageError(f"{config}: export-pairs needs an enhancer config (kind = \"enhance\")")
+    if windows < 1 or size < 2 or size % 2:
+        raise UsageError("--windows must be at least 1 and --size an even number of pixels")
+    written = export_pairs(cfg, output, windows, size, seed)
+    mib = sum(Path(p).stat().st_size for p in written) / 2**20
+    click.echo(f"wrote {len(written)} files, {mib:.1f} MiB, to {output}", err=True)
+
+
 @main.command("export-weights")
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output .safetensors file.")

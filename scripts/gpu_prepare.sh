@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
-# Prepares, on the CPU machine, what a lent GPU machine needs to train the intra codec
-# (runbook: docs/gpu-training.md): training frames as .npz, the start checkpoint, compressai's wheel.
+# Prepares, on the CPU machine, what a lent GPU machine needs to train one model (runbook:
+# docs/gpu-training.md); only one fits in the 64 MiB that travel:
 #
-#   bash scripts/gpu_prepare.sh [START_CHECKPOINT]   # default: runs/intra-gpu/intra-gpu-slim.ckpt,
-#                                                   # else runs/intra-cc/last.ckpt
+#   bash scripts/gpu_prepare.sh intra [START_CHECKPOINT]  # frames as .npz + the start checkpoint
+#       (default start: runs/intra-gpu/intra-gpu-slim.ckpt, else runs/intra-cc/last.ckpt)
+#   bash scripts/gpu_prepare.sh enhance                   # compressed/original windows as .npz + the
+#       shipped enhancer as the start (configs/enhance-gpu.toml)
+#
 # Everything lands in .gpu/ and .whl/ (git-ignored); the call then carries [".gpu", ".whl"].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-START=${1:-}
+MODEL=${1:?"usage: gpu_prepare.sh intra|enhance [START_CHECKPOINT]"}
+START=${2:-}
+fetch_wheels() {
+  if ! ls .whl/compressai-*.whl > /dev/null 2>&1; then
+    mkdir -p .whl
+    P=""; for n in 17 27 28 31 34 35; do P="$P --platform manylinux_2_${n}_x86_64"; done
+    python3 -m pip download --isolated --no-deps --only-binary=:all: --python-version 3.12 \
+      --implementation cp $P -d .whl compressai==1.2.8 pytorch-msssim
+  fi
+}
+if [ "$MODEL" = enhance ]; then
+  rm -rf .gpu && mkdir -p .gpu
+  # 47 sources x 3 conditions x 2 windows of 192x192 (3 decoded frames + the original middle one)
+  .venv/bin/gancodec export-pairs gancodec/train/configs/enhance.toml -o .gpu/pairs --windows 2 --size 192
+  cp gancodec/weights/gc-enhance-s.safetensors .gpu/init.safetensors  # enhance-gpu.toml's init_weights
+  fetch_wheels
+  du -sh .gpu .whl
+  exit 0
+fi
+[ "$MODEL" = intra ] || { echo "gpu_prepare.sh: unknown model '$MODEL' (intra or enhance)" >&2; exit 2; }
 if [ -z "$START" ]; then
   for candidate in runs/intra-gpu/intra-gpu-slim.ckpt runs/intra-cc/last.ckpt; do
     [ -f "$candidate" ] && { START=$candidate; break; }
@@ -30,9 +52,5 @@ PY
 else
   cp gancodec/weights/gc-intra-hp.safetensors .gpu/init.safetensors  # intra-gpu.toml's init_weights
 fi
-if ! ls .whl/compressai-*.whl > /dev/null 2>&1; then
-  P=""; for n in 17 27 28 31 34 35; do P="$P --platform manylinux_2_${n}_x86_64"; done
-  python3 -m pip download --isolated --no-deps --only-binary=:all: --python-version 3.12 \
-    --implementation cp $P -d .whl compressai==1.2.8 pytorch-msssim
-fi
+fetch_wheels
 du -sh .gpu .whl

@@ -93,6 +93,46 @@ def fidelity_weights(train_clip, tmp_path):
     return export_weights(ckpt, tmp_path / "fid.safetensors")
 
 
+def test_exported_pairs_train_the_enhancer_without_pyav(train_clip, tmp_path):
+    """export-pairs writes decoded windows beside their originals; training reads them even where
+    PyAV cannot be imported (the GPU machine)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from click.testing import CliRunner
+
+    from gancodec.cli import main
+
+    cfg = write_config(
+        tmp_path / "enh.toml", name="pairs", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=2,
+        log_every=1, warmup_steps=1, model=TINY_ENHANCE,
+        task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 2, "frames_per_clip": 6},
+    )  # fmt: skip
+    args = ["export-pairs", cfg, "-o", str(tmp_path / "pairs"), "--windows", "3", "--size", "48"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    with np.load(tmp_path / "pairs" / "clip.npz") as a:
+        assert a["dec_y"].shape == (6, 3, 48, 48) and a["dec_u"].shape == (6, 3, 24, 24)
+        assert a["org_y"].shape == (6, 48, 48) and a["org_v"].shape == (6, 24, 24)
+        assert (a["dec_y"][:, 1] != a["org_y"]).any()  # really compressed at CRF >= 40
+    gpu_cfg = write_config(
+        tmp_path / "gpu.toml", name="gpu", kind="enhance", data=[str(tmp_path / "pairs" / "*.npz")], crop=32,
+        batch=2, steps=2, log_every=1, warmup_steps=1, model=TINY_ENHANCE,
+    )  # fmt: skip
+    script = (
+        "import sys; sys.modules['av'] = None\n"  # any import of PyAV now fails
+        "from gancodec.train.loop import run_training\n"
+        f"run_training({gpu_cfg!r}, None, 'cpu', {str(tmp_path / 'runs')!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (tmp_path / "runs" / "gpu" / "train.log").read_text()
+    assert "data: 6 exported windows from 1 files" in log and steps_logged(tmp_path / "runs" / "gpu") == [1, 2]
+
+
 def test_gan_stage_resumes_and_exports_a_realism_pair(train_clip, tmp_path):
     fid = fidelity_weights(train_clip, tmp_path)
     fields = dict(  # noqa: C408 - keyword form reads like the TOML it becomes

@@ -5,6 +5,9 @@ random codec and a random CRF in [crf_min, crf_max]; the decoded frames and the 
 in memory. A still image (e.g. Kodak) becomes a clip by a random camera pan across it, so its
 content is coded with real motion-compensated (P-frame) artefacts. A sample is a window of 3 consecutive decoded frames (clamped at the ends, like
 inference) cropped at one place, and the original middle frame as the target.
+Where PyAV is missing (a lent GPU machine), the data can instead be windows exported beforehand by
+export_pairs() (`gancodec export-pairs`): .npz files of 3 decoded frames and the original middle
+frame, cropped to a fixed size, so that a useful pool fits in the few MiB that travel.
 Loss: the mean over samples of 10*log10(MSE_YUV 6:1:1), i.e. minus the mean PSNR -- the fidelity
 stage; the GAN stage comes later. A plain MSE loss is dominated by the most damaged crops (high
 CRF): trained with it, the network improved those and degraded lightly compressed ones, so the mean
@@ -19,11 +22,9 @@ import os
 import numpy as np
 import torch
 
-from gancodec.bench.baselines import decode_stream, encode_frames
 from gancodec.enhance.net import EnhanceConfig, EnhanceNet
-from gancodec.io import VideoReader
 from gancodec.models.yuv import YuvFrame, pack_planes, yuv_distortion
-from gancodec.train.loop import Trainer
+from gancodec.train.loop import TrainConfig, Trainer
 
 DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
                 "conditions_per_clip": 3, "frames_per_clip": 30}  # fmt: skip
@@ -71,6 +72,79 @@ def panned_clip(still: YuvFrame, frames: int, rng: np.random.Generator) -> list[
     return clip
 
 
+def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
+    """Yields (source path, codec, crf, original frames, decoded frames) for every training clip and
+    each of its `conditions_per_clip` random conditions (codec, CRF); stills become panned clips."""
+    from gancodec.bench.baselines import decode_stream, encode_frames  # PyAV: imported on use
+    from gancodec.io import VideoReader
+
+    paths = sorted(p for pattern in cfg.data for p in glob.glob(os.path.expanduser(pattern)))
+    for path in paths:
+        with VideoReader(path) as reader:
+            original = list(reader.frames(limit=task["frames_per_clip"]))
+            fps = reader.fps
+        if len(original) == 1:
+            original = panned_clip(original[0], task["frames_per_clip"], rng)
+        if not original or min(original[0].y.shape) < cfg.crop:
+            continue
+        for _ in range(task["conditions_per_clip"]):
+            codec = str(rng.choice(task["codecs"]))
+            crf = round(float(rng.uniform(task["crf_min"], task["crf_max"])) * CRF_SCALE[codec])
+            h, w = original[0].y.shape
+            stream = encode_frames(codec, original, w, h, fps, crf, gop=32)
+            yield path, codec, crf, original, list(decode_stream(stream))
+
+
+WINDOW_KEYS = ("dec_y", "dec_u", "dec_v", "org_y", "org_u", "org_v")
+
+
+def export_pairs(
+    cfg: TrainConfig, out_dir: str | os.PathLike, windows: int = 4, size: int = 256, seed: int = 0
+) -> list[str]:
+    """Writes, per training source, `windows` random windows of each compressed clip (3 decoded
+    frames and the original middle one, size x size luma) as one .npz; returns the paths.
+
+    For training where PyAV is missing: EnhanceTrainer reads these files like clips, cropping
+    cfg.crop inside each window. Frames at the clip ends are not drawn (no clamped windows).
+    """
+    task = {**DEFAULT_TASK, **cfg.task}
+    rng = np.random.default_rng(seed)
+    os.makedirs(out_dir, exist_ok=True)
+    by_source: dict[str, dict[str, list[np.ndarray]]] = {}
+    for path, _codec, _crf, original, decoded in compressed_clips(cfg, task, rng):
+        h, w = original[0].y.shape
+        s = min(size, h // 2 * 2, w // 2 * 2)
+        if len(original) < 3 or s < cfg.crop:
+            continue
+        arrays = by_source.setdefault(path, {k: [] for k in WINDOW_KEYS})
+        for _ in range(windows):
+            t = int(rng.integers(1, len(original) - 1))
+            top, left = 2 * rng.integers((h - s) // 2 + 1), 2 * rng.integers((w - s) // 2 + 1)
+            luma = (slice(top, top + s), slice(left, left + s))
+            chroma = (slice(top // 2, (top + s) // 2), slice(left // 2, (left + s) // 2))
+            for plane, region in (("y", luma), ("u", chroma), ("v", chroma)):
+                arrays[f"dec_{plane}"].append(np.stack([getattr(f, plane)[region] for f in decoded[t - 1 : t + 2]]))
+                arrays[f"org_{plane}"].append(getattr(original[t], plane)[region])
+    written = []
+    for path, arrays in by_source.items():
+        out = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0] + ".npz")
+        np.savez_compressed(out, **{k: np.stack(v) for k, v in arrays.items()})
+        written.append(out)
+    return written
+
+
+def _load_windows(path: str) -> list[tuple[list, list, list[int]]]:
+    """An export_pairs() file -> pairs (originals, decoded, the one index to restore)."""
+    with np.load(path) as a:
+        arrays = {k: a[k] for k in WINDOW_KEYS}
+    pairs = []
+    for i in range(len(arrays["org_y"])):
+        decoded = [YuvFrame(*(arrays[f"dec_{p}"][i, j] for p in "yuv")) for j in range(3)]
+        target = YuvFrame(*(arrays[f"org_{p}"][i] for p in "yuv"))
+        pairs.append(([target, target, target], decoded, [1]))
+    return pairs
+
+
 class EnhanceTrainer(Trainer):
     def build(self) -> None:
         self.model = EnhanceNet(EnhanceConfig(**self.cfg.model)).to(self.device)
@@ -79,31 +153,25 @@ class EnhanceTrainer(Trainer):
         self.rng = np.random.default_rng(self.cfg.seed)
 
     def prepare_data(self) -> None:
+        """self.pairs: (original frames, decoded frames, the indexes a sample may restore)."""
         self.rng = np.random.default_rng(self.cfg.seed + self.step)  # new conditions on every resume
-        self.pairs: list[tuple[list[YuvFrame], list[YuvFrame]]] = []
-        paths = sorted(p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)))
-        for path in paths:
-            with VideoReader(path) as reader:
-                original = list(reader.frames(limit=self.task["frames_per_clip"]))
-                fps = reader.fps
-            if len(original) == 1:
-                original = panned_clip(original[0], self.task["frames_per_clip"], self.rng)
-            if not original or min(original[0].y.shape) < self.cfg.crop:
-                continue
-            for _ in range(self.task["conditions_per_clip"]):
-                codec = str(self.rng.choice(self.task["codecs"]))
-                crf = round(
-                    float(self.rng.uniform(self.task["crf_min"], self.task["crf_max"])) * CRF_SCALE[codec]
-                )
-                h, w = original[0].y.shape
-                stream = encode_frames(codec, original, w, h, fps, crf, gop=32)
-                self.pairs.append((original, list(decode_stream(stream))))
-        frames = sum(len(o) for o, _ in self.pairs)
-        self.log(f"data: {len(self.pairs)} compressed clips from {len(paths)} files, {frames} frames")
+        exported = sorted(
+            p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)) if p.endswith(".npz")
+        )
+        if exported:
+            self.pairs = [pair for path in exported for pair in _load_windows(path)]
+            self.log(f"data: {len(self.pairs)} exported windows from {len(exported)} files")
+            return
+        self.pairs = [
+            (original, decoded, list(range(len(original))))
+            for _, _, _, original, decoded in compressed_clips(self.cfg, self.task, self.rng)
+        ]
+        frames = sum(len(o) for o, _, _ in self.pairs)
+        self.log(f"data: {len(self.pairs)} compressed clips, {frames} frames")
 
     def _sample(self) -> tuple[torch.Tensor, torch.Tensor]:
-        original, decoded = self.pairs[self.rng.integers(len(self.pairs))]
-        t = int(self.rng.integers(len(original)))
+        original, decoded, restorable = self.pairs[self.rng.integers(len(self.pairs))]
+        t = restorable[int(self.rng.integers(len(restorable)))]
         radius = self.model.config.window // 2
         indexes = [min(max(t + d, 0), len(original) - 1) for d in range(-radius, radius + 1)]
         h, w = original[0].y.shape
