@@ -35,7 +35,7 @@ if [ -z "$START" ]; then  # the newer of the GPU run's last return and the CPU r
 fi
 rm -rf .gpu && mkdir -p .gpu .whl
 # every 3rd of the first 60 frames; the two 720p clips thinned to 7 frames each (--max-mpixels 7):
-# about 26 MiB, so that the tree (~22 MiB) + frames + start (~10 MiB) stay under the 64 MiB that travel
+# about 26 MiB, so that the tree (25.5 MiB) + frames + start (~10 MiB) stay under the 64 MiB that travel (~62 MiB)
 .venv/bin/gancodec export-frames gancodec/train/configs/intra-cc.toml -o .gpu/data --every 3 --max-mpixels 7
 if [ -n "$START" ]; then
   # the model only, its large tensors in fp16: the context model is 18.5 MB in fp32, over what travels well
