@@ -117,6 +117,7 @@ class IntraCodec(CompressionModel):
         self.context = nn.ModuleList(_context_net(m // slices, k) for k in range(1, slices))
         self._exact_h_s: FixedPointNet | None = None
         self._exact_context: list[FixedPointNet] = []
+        self._tables: tuple[list, list, list] | None = None  # the rANS tables as lists, built on first use
         self.device = torch.device("cpu")
 
     # -- gains -------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ class IntraCodec(CompressionModel):
         self.eval()
         self._exact_h_s = FixedPointNet(self.h_s)
         self._exact_context = [FixedPointNet(net) for net in self.context]
-        self._tables = None  # the rANS tables as lists, built on first use (weights may load later)
+        self._tables = None  # rebuilt from the loaded weights on first use
         self.device = torch.device(device)
         for module in (self.g_a, self.h_a, self.g_s, self.context):
             module.to(self.device)
@@ -266,7 +267,7 @@ class IntraCodec(CompressionModel):
 
     def _rans_tables(self) -> tuple[list, list, list]:
         """The Gaussian tables as the rANS coder takes them (converted once: it costs ms per call)."""
-        if getattr(self, "_tables", None) is None:
+        if self._tables is None:
             gc = self.gaussian_conditional
             self._tables = (
                 gc._quantized_cdf.tolist(),
