@@ -1,7 +1,8 @@
 """The pipeline as library calls: encode_file / decode_file. The CLI is a thin wrapper over these.
 
-    encode:  VideoReader -> YuvFrame -> pack -> IntraCodec.compress -> Record -> GcvWriter
-    decode:  GcvReader -> Record -> IntraCodec.decompress -> unpack -> YuvFrame -> VideoWriter
+    encode:  VideoReader -> YuvFrame -> VideoCoder.encode (I: IntraCodec; P: motion + residual)
+             -> Record -> GcvWriter
+    decode:  GcvReader -> Record -> VideoCoder.decode -> YuvFrame -> VideoWriter
 
 Frames are streamed one at a time: memory does not grow with the length of the video.
 """
@@ -19,18 +20,22 @@ import numpy as np
 import torch
 
 from gancodec import __version__
-from gancodec.bitstream import FRAME_I, RECORD_AUDIO, GcvReader, GcvWriter, Record, StreamHeader
+from gancodec.bitstream import FRAME_I, FRAME_P, RECORD_AUDIO, GcvReader, GcvWriter, Record, StreamHeader
 from gancodec.errors import BitstreamError, GancodecError, InputError, UsageError
 from gancodec.fileio import atomic_output, check_output, open_gcv
 from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio, output_codec
 from gancodec.metrics import frame_psnr
+from gancodec.models.inter import FRAME_TYPE_I, FRAME_TYPE_P, CodedFrame, VideoCoder
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
 from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
-from gancodec.models.yuv import YuvFrame, pack, unpack
+from gancodec.models.yuv import YuvFrame
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
+DEFAULT_GOP = 32
+MAX_GOP = 100_000
+_RECORD_TYPES = {FRAME_TYPE_I: FRAME_I, FRAME_TYPE_P: FRAME_P}
 
 
 @dataclass
@@ -121,9 +126,12 @@ def encode_file(
     model_id: str = DEFAULT_MODEL,
     device: str = "cpu",
     preset: str = DEFAULT_PRESET,
+    gop: int = DEFAULT_GOP,
 ) -> CodingSummary:
-    """Encodes a video into a .gcv file (all frames intra-coded).
+    """Encodes a video into a .gcv file.
 
+    `gop`: intra period -- every gop-th frame is an I-frame, the others P-frames predicted from the
+    previous decoded frame (1 = all intra).
     `preset`: "fast" (one pass of the analysis transform) or "slow" (each frame's latents are
     refined by a short rate-distortion search, models/refine.py); the decoder is the same.
     """
@@ -133,6 +141,8 @@ def encode_file(
         raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
     if frames is not None and frames < 1:
         raise UsageError("--frames must be at least 1")
+    if not 1 <= gop <= MAX_GOP:
+        raise UsageError(f"--gop must be between 1 and {MAX_GOP} (got {gop})")
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".gcv")
     check_output(output_path, overwrite, inputs=(input_path,))
@@ -142,7 +152,7 @@ def encode_file(
         ensure_memory_for(reader.width, reader.height, model.config.stride)
         header = StreamHeader(
             width=reader.width, height=reader.height, fps=reader.fps, model_id=model_id,
-            weights_sha256=weights_sha, quality=quality, gop=1,
+            weights_sha256=weights_sha, quality=quality, gop=gop,
             metadata={"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name},
         )  # fmt: skip
         total = (
@@ -157,13 +167,12 @@ def encode_file(
             if audio:
                 writer.write_record(Record(RECORD_AUDIO, 0, quality, [audio]))
             count = 0
+            coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset])
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
-                x = pack(frame, model.config.stride)
-                strings, _ = model.compress(x, quality, PRESET_STEPS[preset], (frame.width, frame.height))
-                writer.write_record(Record(FRAME_I, count - 1, quality, strings))
+                coded = coder.encode(frame, count - 1, quality, reconstruct=measure_psnr)
+                writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, quality, coded.streams))
                 if measure_psnr:
-                    x_hat = model.decompress(strings, _z_shape(header, model), quality)
-                    psnrs.append(frame_psnr(frame, unpack(x_hat, reader.width, reader.height)))
+                    psnrs.append(frame_psnr(frame, coder.reference))
                 if progress:
                     progress(count, total)
             if count == 0:
@@ -178,11 +187,6 @@ def encode_file(
         summary.psnr_y = sum(p.y for p in psnrs) / len(psnrs)
         summary.psnr_yuv = sum(p.yuv for p in psnrs) / len(psnrs)
     return summary
-
-
-def _z_shape(header: StreamHeader, model) -> tuple[int, int]:
-    stride = model.config.stride
-    return -(-header.height // stride), -(-header.width // stride)
 
 
 def decode_file(
@@ -216,7 +220,7 @@ def decode_file(
         encoder = header.metadata.get("encoder") if isinstance(header.metadata, dict) else None
         model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device), encoder)
         ensure_memory_for(header.width, header.height, model.config.stride)
-        z_shape = _z_shape(header, model)
+        coder = VideoCoder(model, header.width, header.height, max(1, header.gop))
         count = 0
         concealed: list[int] = []
         with atomic_output(output_path) as tmp:
@@ -226,9 +230,9 @@ def decode_file(
             )
             try:
                 records = (
-                    _concealing(reader, model, z_shape, concealed)
+                    _concealing(reader, coder, concealed)
                     if conceal
-                    else (_decode_record(model, r, z_shape, header) for r in reader.frames())
+                    else (_decode_record(coder, r) for r in reader.frames())
                 )
                 for count, frame in enumerate(records, start=1):
                     writer.write(frame)
@@ -253,8 +257,9 @@ def _audio_or_none(reader: GcvReader) -> bytes | None:
         return None
 
 
-def _concealing(reader: GcvReader, model, z_shape, concealed: list[int]) -> Iterator[YuvFrame]:
-    """Decoded frames in order; a damaged frame repeats the last good one (grey at the start)."""
+def _concealing(reader: GcvReader, coder: VideoCoder, concealed: list[int]) -> Iterator[YuvFrame]:
+    """Decoded frames in order; a damaged frame repeats the last good one (grey at the start),
+    and the P-frames after it are predicted from that stand-in."""
     header = reader.header
     cw, ch = (header.width + 1) // 2, (header.height + 1) // 2
     last = YuvFrame(
@@ -265,22 +270,23 @@ def _concealing(reader: GcvReader, model, z_shape, concealed: list[int]) -> Iter
         try:
             if record is None:
                 raise BitstreamError("damaged")
-            last = _decode_record(model, record, z_shape, header)
+            last = _decode_record(coder, record)
         except BitstreamError:
             concealed.append(number)
+            coder.conceal(last)
         yield last
 
 
-def _decode_record(model, record: Record, z_shape: tuple[int, int], header: StreamHeader):
-    if record.type != FRAME_I or len(record.streams) != 2:
+def _decode_record(coder: VideoCoder, record: Record) -> YuvFrame:
+    kind = {FRAME_I: FRAME_TYPE_I, FRAME_P: FRAME_TYPE_P}.get(record.type)
+    if kind is None:
         raise BitstreamError(f"unsupported frame type in frame {record.frame_number}")
     if not QUALITY_MIN <= record.quality <= QUALITY_MAX:
         raise BitstreamError(f"invalid quality {record.quality:g} in frame {record.frame_number}")
     try:
-        x_hat = model.decompress(record.streams, z_shape, record.quality)
+        return coder.decode(CodedFrame(kind, record.streams), record.quality)
     except (ValueError, RuntimeError) as exc:
         raise BitstreamError(f"cannot decode frame {record.frame_number}: {exc}") from None
-    return unpack(x_hat, header.width, header.height)
 
 
 def enhance_file(

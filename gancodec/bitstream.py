@@ -31,7 +31,7 @@ from gancodec.errors import BitstreamError
 
 MAGIC = b"GCV\0"
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1
 RECORD_SYNC = b"GF"
 TRAILER_MAGIC = b"GCVE"
 

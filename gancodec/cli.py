@@ -132,6 +132,10 @@ def main() -> None:
     help="Encoder effort: slow (experimental) searches each frame's latents on the RD loss, ~15x slower, "
     "same decoder; measured in benchmarks/results/intra-slow.",
 )  # fmt: skip
+@click.option(
+    "--gop", type=int, default=32,  # = api.DEFAULT_GOP (api imports torch; the CLI loads it lazily) show_default=True,
+    help="Intra period: an I-frame every N frames, P-frames (motion + residual) between; 1 = all intra.",
+)  # fmt: skip
 @click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
 @click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
@@ -144,6 +148,7 @@ def encode(
     output,
     quality,
     preset,
+    gop,
     frames,
     size,
     fps,
@@ -162,7 +167,7 @@ def encode(
         s = encode_file(
             input_path, output, quality=quality, frames=frames, overwrite=overwrite,
             size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
-            progress=progress, device=device, preset=preset,
+            progress=progress, device=device, preset=preset, gop=gop,
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "
@@ -395,7 +400,7 @@ def parse_crf_options(values: tuple[str, ...]) -> dict[str, str]:
               help="Report folder: results.json, results.csv, report.md, PNG plots, cache/.")  # fmt: skip
 @click.option("--codecs", default="gancodec,x264,x265,svtav1", help="Comma-separated codecs to compare.")
 @click.option("--frames", type=int, default=30, help="Code the first N frames of each video.")
-@click.option("--gop", type=int, default=32,
+@click.option("--gop", type=int, default=32,  # = api.DEFAULT_GOP (api imports torch; the CLI loads it lazily)
               help="I-frame period of x264/x265/SVT-AV1 (-1: one I-frame); gancodec: intra-only")  # fmt: skip
 @click.option("--preset", type=click.Choice(X26X_PRESETS), default="medium",
               help="x264/x265 preset (SVT-AV1 always uses preset 8).")  # fmt: skip

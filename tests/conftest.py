@@ -80,3 +80,12 @@ def encoded(clip, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gcv") / "clip.gcv"
     encode_file(clip, out, quality=6)
     return out
+
+
+@pytest.fixture(scope="session")
+def encoded_intra(clip, tmp_path_factory) -> Path:
+    from gancodec.api import encode_file
+
+    out = tmp_path_factory.mktemp("gcv") / "clip_intra.gcv"
+    encode_file(clip, out, quality=6, gop=1)
+    return out

@@ -223,7 +223,8 @@ def test_damaged_frame_stops_decoding_and_names_it(encoded, tmp_path):
     assert not (tmp_path / "o.yuv").exists()
 
 
-def test_conceal_repeats_last_good_frame(encoded, tmp_path):
+def test_conceal_repeats_last_good_frame(encoded_intra, tmp_path):
+    encoded = encoded_intra  # all intra: the frame after the damaged one decodes exactly
     bad = _write(tmp_path / "bad.gcv", _damage_frame(encoded.read_bytes(), 2))
     result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
     assert result.exit_code == 0, result.output
@@ -235,6 +236,20 @@ def test_conceal_repeats_last_good_frame(encoded, tmp_path):
     assert data[2 * frame_bytes : 3 * frame_bytes] == data[frame_bytes : 2 * frame_bytes]
     assert run("decode", encoded, "-o", tmp_path / "ok.yuv", "--conceal", "-q").exit_code == 0
     assert (tmp_path / "ok.yuv").read_bytes()[3 * frame_bytes :] == data[3 * frame_bytes :]
+
+
+def test_conceal_in_p_frames_recovers_at_the_next_i_frame(clip, tmp_path):
+    gcv = tmp_path / "gop2.gcv"
+    assert run("encode", clip, "-o", gcv, "--gop", "2", "-q").exit_code == 0  # I P I P
+    bad = _write(tmp_path / "bad.gcv", _damage_frame(gcv.read_bytes(), 1))
+    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["concealed"] == [1]
+    assert run("decode", gcv, "-o", tmp_path / "ok.yuv", "-q").exit_code == 0
+    frame_bytes = 64 * 64 * 3 // 2
+    data, ok = (tmp_path / "c.yuv").read_bytes(), (tmp_path / "ok.yuv").read_bytes()
+    assert data[frame_bytes : 2 * frame_bytes] == ok[:frame_bytes]  # frame 0 stands in for frame 1
+    assert data[2 * frame_bytes :] == ok[2 * frame_bytes :]  # I-frame 2 and its P-frame are exact again
 
 
 def test_conceal_truncated_tail(encoded, tmp_path):

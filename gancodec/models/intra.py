@@ -37,6 +37,7 @@ from compressai.models.base import CompressionModel
 from compressai.models.utils import conv, deconv
 from torch import Tensor, nn
 
+from gancodec.entropy import guarded
 from gancodec.layers import FixedPointNet
 from gancodec.models.yuv import PACKED_CHANNELS, yuv_distortion
 
@@ -265,7 +266,7 @@ class IntraCodec(CompressionModel):
             scales, means = scales + d_scale, means + d_mean
         return scales, means
 
-    def _rans_tables(self) -> tuple[list, list, list]:
+    def rans_tables(self) -> tuple[list, list, list]:
         """The Gaussian tables as the rANS coder takes them (converted once: it costs ms per call)."""
         if self._tables is None:
             gc = self.gaussian_conditional
@@ -287,7 +288,7 @@ class IntraCodec(CompressionModel):
     def _compress_slices(self, y_g: Tensor, z_hat: Tensor) -> bytes:
         """Codes y_g (1,M,h,w) slice by slice into one rANS string (the decoder's order)."""
         encoder, decoded = BufferedRansEncoder(), []
-        tables = self._rans_tables()
+        tables = self.rans_tables()
         for k, (base, y_k) in enumerate(
             zip(self._exact_base_params(z_hat), y_g.chunk(len(self.context) + 1, 1))
         ):
@@ -303,7 +304,7 @@ class IntraCodec(CompressionModel):
     def _decompress_slices(self, y_string: bytes, z_hat: Tensor) -> Tensor:
         """Inverse of _compress_slices: returns y_hat_g (1,M,h,w) float32."""
         decoder, decoded = RansDecoder(), []
-        tables = self._rans_tables()
+        tables = self.rans_tables()
         decoder.set_stream(y_string)
         for k, base in enumerate(self._exact_base_params(z_hat)):
             scales, means = self._exact_slice_params(k, base, decoded)
@@ -318,9 +319,9 @@ class IntraCodec(CompressionModel):
         """Inverse of compress(): returns x_hat (1,6,H/2,W/2), float in about [0,1]."""
         q = torch.tensor([quality], dtype=torch.float32)
         z_symbols = self.config.hyper_channels * z_shape[0] * z_shape[1]
-        z_hat = self.entropy_bottleneck.decompress([_guarded(strings[0], z_symbols)], z_shape)
+        z_hat = self.entropy_bottleneck.decompress([guarded(strings[0], z_symbols)], z_shape)
         y_symbols = self.config.latent_channels * z_shape[0] * z_shape[1] * 16
-        y_hat_g = self._decompress_y(_guarded(strings[1], y_symbols), z_hat)
+        y_hat_g = self._decompress_y(guarded(strings[1], y_symbols), z_hat)
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
 
 
@@ -338,13 +339,3 @@ def _context_net(slice_channels: int, k: int) -> nn.Sequential:
     nn.init.zeros_(net[-1].weight)
     nn.init.zeros_(net[-1].bias)
     return net
-
-
-def _guarded(string: bytes, num_symbols: int) -> bytes:
-    """Appends zero words so that the rANS decoder never reads past its buffer.
-
-    CompressAI's decoder does no bounds checks: a damaged or hostile string makes it read on
-    past the end (at most about one 32-bit word per symbol, plus bypass-coded escapes, which stop
-    at the first zero word). Valid strings never reach the padding, so decoding is unchanged.
-    """
-    return string + bytes(8 * num_symbols + 4096)

@@ -54,13 +54,40 @@ def _pad_plane(plane: Tensor, height: int, width: int) -> Tensor:
 
 def pack(frame: YuvFrame, multiple: int) -> Tensor:
     """YuvFrame -> (1, 6, Hp/2, Wp/2) float32 in [0, 1], padded to `multiple` (luma pixels)."""
-    wp, hp = padded_size(frame.width, frame.height, multiple)
-    y = torch.from_numpy(np.array(frame.y, dtype=np.float32))[None] / 255.0
-    u = torch.from_numpy(np.array(frame.u, dtype=np.float32))[None] / 255.0
-    v = torch.from_numpy(np.array(frame.v, dtype=np.float32))[None] / 255.0
-    y = _pad_plane(y, hp, wp)
-    u = _pad_plane(u, hp // 2, wp // 2)
-    v = _pad_plane(v, hp // 2, wp // 2)
+    planes = (torch.from_numpy(np.array(p, dtype=np.float32)) / 255.0 for p in frame)
+    return _pack_float(*planes, multiple)
+
+
+def pack_residual(frame: YuvFrame, prediction: YuvFrame, multiple: int) -> Tensor:
+    """(frame - prediction) / 255 + 0.5, packed and padded like pack(): what a P-frame codes.
+    Values lie in [-0.5, 1.5]; a perfect prediction is a flat 0.5 frame."""
+    planes = (
+        (torch.from_numpy(c.astype(np.float32)) - torch.from_numpy(p.astype(np.float32))) / 255.0 + 0.5
+        for c, p in zip(frame, prediction)
+    )
+    return _pack_float(*planes, multiple)
+
+
+def add_residual(prediction: YuvFrame, x_hat: Tensor) -> YuvFrame:
+    """prediction + the decoded residual x_hat (1, 6, Hp/2, Wp/2, see pack_residual), as uint8."""
+    height, width = prediction.y.shape
+    residual = torch.round(x_hat * 255.0 - 127.5)
+    y = F.pixel_shuffle(residual[:, :LUMA_CHANNELS], 2)[0, 0, :height, :width]
+    cw, ch = chroma_size(width, height)
+    planes = (y, residual[0, LUMA_CHANNELS, :ch, :cw], residual[0, LUMA_CHANNELS + 1, :ch, :cw])
+    out = (
+        (torch.from_numpy(p.astype(np.float32)) + r).clamp(0, 255).to(torch.uint8).numpy()
+        for p, r in zip(prediction, planes)
+    )
+    return YuvFrame(*out)
+
+
+def _pack_float(y: Tensor, u: Tensor, v: Tensor, multiple: int) -> Tensor:
+    """Planes (H, W), (H/2, W/2) x 2 float -> (1, 6, Hp/2, Wp/2), edge-padded to `multiple`."""
+    wp, hp = padded_size(y.shape[1], y.shape[0], multiple)
+    y = _pad_plane(y[None], hp, wp)
+    u = _pad_plane(u[None], hp // 2, wp // 2)
+    v = _pad_plane(v[None], hp // 2, wp // 2)
     return torch.cat([F.pixel_unshuffle(y[None], 2), u[None], v[None]], dim=1)
 
 

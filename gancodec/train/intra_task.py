@@ -2,7 +2,9 @@
 
 Loss per sample (HiFiC/CompressAI convention):  L = lambda(q) * 255^2 * D_yuv + R,
 D_yuv = (6 MSE_Y + MSE_U + MSE_V) / 8 on [0,1] pixels, R = bits per luma pixel (y and z),
-with q drawn uniformly from [1, 8] for every sample so one network learns the whole rate range.
+with q drawn from [1, 8] for every sample so one network learns the whole rate range: uniformly by
+default, or as 1 + 7 u^p (u uniform) with `[task] quality_power = p` < 1 to spend more of the
+training on high qualities (where a run is furthest from its target) without dropping low ones.
 The entropy bottleneck's quantiles are trained by a separate optimizer on its aux loss.
 """
 
@@ -29,6 +31,13 @@ def rd_loss(model: IntraCodec, y, uv, quality) -> dict:
     return {"loss": loss, "bpp": bpp.mean().detach(), "psnr_yuv": psnr.detach()}
 
 
+def sample_qualities(n: int, power: float, device: torch.device | str = "cpu") -> torch.Tensor:
+    """n qualities in [1, 8]: 1 + 7 u^power, u uniform (power 1 = uniform; < 1 leans to high q)."""
+    if power <= 0:
+        raise ValueError(f"quality_power must be > 0, got {power}")
+    return 1.0 + 7.0 * torch.rand(n, device=device) ** power
+
+
 class IntraTrainer(Trainer):
     def build(self) -> None:
         self.model = IntraCodec(IntraConfig(**self.cfg.model)).to(self.device)
@@ -48,7 +57,7 @@ class IntraTrainer(Trainer):
     def compute_loss(self) -> dict[str, torch.Tensor]:
         y, uv = self.sampler.batch(self.cfg.batch)
         y, uv = y.to(self.device), uv.to(self.device)
-        quality = 1.0 + 7.0 * torch.rand(y.shape[0], device=self.device)
+        quality = sample_qualities(y.shape[0], float(self.cfg.task.get("quality_power", 1.0)), self.device)
         return rd_loss(self.model, y, uv, quality)
 
     def after_step(self) -> None:

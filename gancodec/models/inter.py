@@ -1,0 +1,104 @@
+"""Frame-by-frame coding of a video: I-frames by the intra codec, P-frames by motion + residual.
+
+    I:  frame --IntraCodec--> [z, y]
+    P:  ref --block motion (models/motion.py)--> prediction
+        frame - prediction + 0.5 --IntraCodec--> [z, y];  motion vectors --rANS--> [motion]
+        reconstruction = prediction + decoded residual
+
+The reference is always the previous *decoded* frame (closed loop), kept as uint8 planes, and the
+encoder obtains it exactly as the decoder does (it decodes its own strings), so the two stay in
+step. Motion compensation is integer arithmetic; only the float synthesis transform could differ
+between machines (docs/bitstream.md, "Pixels").
+
+The residual is coded by the same intra network as the I-frames (no second set of weights): a
+residual frame is a picture too, mostly flat where the prediction is good, and flat costs little.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from gancodec.entropy import decode_vectors, encode_vectors
+from gancodec.models import motion
+from gancodec.models.intra import IntraCodec
+from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, unpack
+
+FRAME_TYPE_I, FRAME_TYPE_P = "I", "P"
+
+
+@dataclass
+class CodedFrame:
+    kind: str  # FRAME_TYPE_I or FRAME_TYPE_P
+    streams: list[bytes]  # I: [z, y]; P: [motion, z, y]
+
+
+class VideoCoder:
+    """Codes or decodes the frames of one stream in order, holding the reference frame.
+
+    gop: intra period (1 = all intra): frame i is an I-frame when i % gop == 0.
+    """
+
+    def __init__(self, model: IntraCodec, width: int, height: int, gop: int = 1, search_steps: int = 0):
+        self.model, self.width, self.height = model, width, height
+        self.gop, self.search_steps = gop, search_steps
+        stride = model.config.stride
+        self.z_shape = (-(-height // stride), -(-width // stride))
+        self.reference: YuvFrame | None = None
+
+    # -- encoder ------------------------------------------------------------------------------
+    def encode(self, frame: YuvFrame, index: int, quality: float, reconstruct: bool = False) -> CodedFrame:
+        """Codes `frame` (number `index` in the stream). Its reconstruction (what the decoder will
+        show) becomes `self.reference` when a P-frame may follow or `reconstruct` asks for it."""
+        if index % self.gop == 0 or self.reference is None:
+            strings = self._compress(pack(frame, self.model.config.stride), quality)
+            coded = CodedFrame(FRAME_TYPE_I, strings)
+        else:
+            vectors = motion.estimate_motion(frame.y, self.reference.y)
+            prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors))
+            strings = self._compress(pack_residual(frame, prediction, self.model.config.stride), quality)
+            diff = vectors - motion.predict_vectors(vectors)
+            tables, scales = self._vector_tables()
+            coded = CodedFrame(FRAME_TYPE_P, [encode_vectors(diff, tables, scales), *strings])
+        if self.gop > 1 or reconstruct:
+            self.decode(coded, quality)  # the decoder's reconstruction, bit for bit
+        return coded
+
+    def _compress(self, x: torch.Tensor, quality: float) -> list[bytes]:
+        strings, _ = self.model.compress(x, quality, self.search_steps, (self.width, self.height))
+        return strings
+
+    # -- decoder ------------------------------------------------------------------------------
+    def decode(self, coded: CodedFrame, quality: float) -> YuvFrame:
+        """Decodes one frame; raises ValueError on a malformed record (P-frame without reference,
+        bad motion stream) and RuntimeError from the entropy decoder."""
+        if coded.kind == FRAME_TYPE_I:
+            if len(coded.streams) != 2:
+                raise ValueError("an I-frame has 2 streams")
+            frame = unpack(self.model.decompress(coded.streams, self.z_shape, quality), self.width, self.height)
+        elif coded.kind == FRAME_TYPE_P:
+            if len(coded.streams) != 3:
+                raise ValueError("a P-frame has 3 streams")
+            if self.reference is None:
+                raise ValueError("P-frame without a reference frame")
+            rows, cols = motion.block_grid(self.width, self.height)
+            diff = decode_vectors(coded.streams[0], rows, cols, self._vector_tables()[0])
+            vectors = motion.vectors_from_differences(diff)
+            if np.abs(vectors).max(initial=0) > motion.MV_LIMIT:
+                raise ValueError("motion vector out of range")
+            prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors))
+            frame = add_residual(prediction, self.model.decompress(coded.streams[1:], self.z_shape, quality))
+        else:
+            raise ValueError(f"unknown frame type {coded.kind}")
+        self.reference = frame
+        return frame
+
+    def conceal(self, frame: YuvFrame) -> None:
+        """After a lost frame: the frame shown in its place becomes the reference."""
+        self.reference = frame
+
+    def _vector_tables(self) -> tuple[tuple[list, list, list], list[float]]:
+        """The intra model's Gaussian tables (shipped in its weights) and their scales."""
+        return self.model.rans_tables(), self.model.gaussian_conditional.scale_table.tolist()

@@ -1,0 +1,158 @@
+"""Block motion for P-frames: estimation (encoder only) and compensation (encoder and decoder).
+
+A P-frame is predicted from the previous decoded frame by one motion vector per 16x16 luma block
+(8x8 chroma), in half-pel luma units. Compensation is bilinear interpolation in integer
+arithmetic -- the same pixels on any machine and thread count, so the encoder's reference and the
+decoder's can only differ where the float synthesis transform does (see docs/bitstream.md).
+
+    luma:   mv / 2 pixels, interpolated at 1/2 pel:  weights (2 - f, f) per axis, rounding / 4
+    chroma: mv / 4 pixels, interpolated at 1/4 pel:  weights (4 - f, f) per axis, rounding / 16
+
+Estimation is a coarse-to-fine full search on luma (SAD): +-8 pixels at quarter resolution
+(+-32 at full), a +-2 refinement at full resolution, then the 8 half-pel neighbours. Vectors point
+anywhere: the reference is edge-extended without limit (coordinates are clamped).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+BLOCK = 16  # luma block size; chroma blocks are BLOCK / 2
+COARSE_FACTOR = 4
+COARSE_RANGE = 8  # pixels at 1/COARSE_FACTOR resolution
+REFINE_RANGE = 2  # full-resolution pixels around the coarse vector
+MV_LIMIT = 2 * 4096  # |mv| bound in half-pel units (a decoder refuses larger ones)
+
+
+def block_grid(width: int, height: int) -> tuple[int, int]:
+    """(rows, cols) of motion blocks covering a width x height frame."""
+    return -(-height // BLOCK), -(-width // BLOCK)
+
+
+def compensate(plane: np.ndarray, mv: np.ndarray, block: int, denom: int) -> np.ndarray:
+    """Motion-compensated prediction of one plane.
+
+    plane (H, W) uint8: the reference. mv (rows, cols, 2) int: (dx, dy) per block in 1/denom
+    pixel units. block: block size in this plane's pixels. Returns (H, W) uint8.
+    """
+    h, w = plane.shape
+    ys, xs = np.arange(h), np.arange(w)
+    v = mv[np.minimum(ys // block, mv.shape[0] - 1)][:, np.minimum(xs // block, mv.shape[1] - 1)]
+    px = xs[None, :] * denom + v[..., 0].astype(np.int64)
+    py = ys[:, None] * denom + v[..., 1].astype(np.int64)
+    ix, fx = np.divmod(px, denom)
+    iy, fy = np.divmod(py, denom)
+    ref = plane.astype(np.int64)
+    x0, x1 = np.clip(ix, 0, w - 1), np.clip(ix + 1, 0, w - 1)
+    y0, y1 = np.clip(iy, 0, h - 1), np.clip(iy + 1, 0, h - 1)
+    top = ref[y0, x0] * (denom - fx) + ref[y0, x1] * fx
+    bottom = ref[y1, x0] * (denom - fx) + ref[y1, x1] * fx
+    total = top * (denom - fy) + bottom * fy
+    return ((total + denom * denom // 2) // (denom * denom)).astype(np.uint8)
+
+
+def predict_frame(ref_y: np.ndarray, ref_u: np.ndarray, ref_v: np.ndarray, mv: np.ndarray):
+    """(y, u, v) uint8 prediction from the reference planes and the half-pel luma vectors."""
+    return (
+        compensate(ref_y, mv, BLOCK, 2),
+        compensate(ref_u, mv, BLOCK // 2, 4),
+        compensate(ref_v, mv, BLOCK // 2, 4),
+    )
+
+
+def _block_sad(cur: Tensor, ref_padded: Tensor, dx: int, dy: int, pad: int, block: int) -> Tensor:
+    """SAD per block of cur (H, W) against ref shifted by (dx, dy) integer pixels."""
+    h, w = cur.shape
+    shifted = ref_padded[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
+    diff = (cur - shifted).abs()[None, None]
+    return F.avg_pool2d(diff, block, ceil_mode=True)[0, 0] * (block * block)
+
+
+def _full_search(cur: Tensor, ref: Tensor, radius: int, block: int) -> Tensor:
+    """Integer full search of +-radius around zero. Returns the best vectors (rows, cols, 2) long;
+    ties go to the vector tried first, the one nearest zero."""
+    pad = radius + 1
+    ref_padded = F.pad(ref[None, None], (pad, pad, pad, pad), mode="replicate")[0, 0]
+    best_cost, best = None, None
+    for ox, oy in _offsets(radius):
+        cost = _block_sad(cur, ref_padded, ox, oy, pad, block)
+        if best_cost is None:
+            best_cost, best = cost, torch.zeros(*cost.shape, 2, dtype=torch.long)
+            continue
+        better = cost < best_cost
+        best_cost = torch.where(better, cost, best_cost)
+        best[better] = torch.tensor([ox, oy])
+    return best
+
+
+def _offsets(radius: int) -> list[tuple[int, int]]:
+    grid = [(ox, oy) for oy in range(-radius, radius + 1) for ox in range(-radius, radius + 1)]
+    return sorted(grid, key=lambda o: abs(o[0]) + abs(o[1]))
+
+
+def _refine(cur_y: np.ndarray, ref_y: np.ndarray, mv: np.ndarray, steps: list[tuple[int, int]]) -> np.ndarray:
+    """Tries mv + each step (half-pel units) for every block; keeps the best (ties: earlier)."""
+    best, best_cost = mv.copy(), _sad_of_field(cur_y, ref_y, mv)
+    for dx, dy in steps:
+        candidate = mv + np.array([dx, dy], dtype=mv.dtype)
+        cost = _sad_of_field(cur_y, ref_y, candidate)
+        better = cost < best_cost
+        best[better] = candidate[better]
+        best_cost = np.where(better, cost, best_cost)
+    return best
+
+
+def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray) -> np.ndarray:
+    """Half-pel luma vectors (rows, cols, 2) int32 that predict cur_y from ref_y (both (H, W) uint8)."""
+    h, w = cur_y.shape
+    rows, cols = block_grid(w, h)
+    f = COARSE_FACTOR
+    mv = np.zeros((rows, cols, 2), dtype=np.int64)
+    if min(h, w) >= 4 * f:
+        cur = torch.from_numpy(cur_y.astype(np.float32))[None, None]
+        ref = torch.from_numpy(ref_y.astype(np.float32))[None, None]
+        cur_c = F.avg_pool2d(cur, f, ceil_mode=True)[0, 0]
+        ref_c = F.avg_pool2d(ref, f, ceil_mode=True)[0, 0]
+        coarse = _full_search(cur_c, ref_c, COARSE_RANGE, BLOCK // f)[:rows, :cols]
+        mv = coarse.numpy().astype(np.int64) * f * 2
+        # the zero vector competes too: where the coarse search was fooled, static blocks stay put
+        mv = np.where(_sad_of_field(cur_y, ref_y, mv)[..., None] < _sad_of_field(cur_y, ref_y, 0 * mv)[..., None], mv, 0)
+    full_steps = [(2 * ox, 2 * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
+    mv = _refine(cur_y, ref_y, mv, full_steps)
+    half_steps = [(ox, oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)]
+    return _refine(cur_y, ref_y, mv, half_steps).astype(np.int32)
+
+
+def _sad_of_field(cur_y: np.ndarray, ref_y: np.ndarray, mv_half: np.ndarray) -> np.ndarray:
+    """SAD per block of cur_y against the half-pel compensation of ref_y by mv_half."""
+    pred = compensate(ref_y, mv_half, BLOCK, 2).astype(np.float32)
+    diff = torch.from_numpy(np.abs(cur_y.astype(np.float32) - pred))[None, None]
+    return (F.avg_pool2d(diff, BLOCK, ceil_mode=True)[0, 0] * BLOCK * BLOCK).numpy()
+
+
+def predict_vectors(mv: np.ndarray) -> np.ndarray:
+    """Each block's predictor: the median of its left, top and top-right neighbours' vectors
+    (H.264 style; missing neighbours count as zero). mv (rows, cols, 2) -> same shape."""
+    rows, cols, _ = mv.shape
+    padded = np.zeros((rows + 1, cols + 2, 2), dtype=np.int64)
+    padded[1:, 1:-1] = mv
+    left = padded[1:, :-2]
+    top = padded[:-1, 1:-1]
+    top_right = padded[:-1, 2:]
+    return np.median(np.stack([left, top, top_right]), axis=0).astype(np.int64)
+
+
+def vectors_from_differences(diff: np.ndarray) -> np.ndarray:
+    """Inverse of `mv - predict_vectors(mv)`: rebuilds the vectors in raster order."""
+    rows, cols, _ = diff.shape
+    mv = np.zeros_like(diff, dtype=np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            left = mv[r, c - 1] if c > 0 else np.zeros(2, np.int64)
+            top = mv[r - 1, c] if r > 0 else np.zeros(2, np.int64)
+            top_right = mv[r - 1, c + 1] if r > 0 and c + 1 < cols else np.zeros(2, np.int64)
+            mv[r, c] = diff[r, c] + np.median(np.stack([left, top, top_right]), axis=0).astype(np.int64)
+    return mv

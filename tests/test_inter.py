@@ -1,0 +1,150 @@
+"""P-frames: block motion, the vector coding, and the closed loop between encoder and decoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gancodec.models import motion
+from gancodec.models.yuv import YuvFrame
+
+
+def _texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth random texture (so that motion is unambiguous), uint8."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.rand(1, 1, height // 4 + 2, width // 4 + 2, generator=g)
+    smooth = F.interpolate(noise, size=(height + 8, width + 8), mode="bicubic", align_corners=False)
+    return (smooth[0, 0, 4:-4, 4:-4].clamp(0, 1) * 255).round().byte().numpy()
+
+
+def test_integer_vectors_copy_shifted_blocks():
+    ref = _texture(48, 64)
+    mv = np.zeros((3, 4, 2), np.int32)
+    mv[1, 2] = (2 * 3, 2 * -2)  # block (row 1, col 2) looks 3 right, 2 up, in half-pel units
+    pred = motion.compensate(ref, mv, 16, 2)
+    assert np.array_equal(pred[16:32, 32:48], ref[14:30, 35:51])
+    assert np.array_equal(pred[:16], ref[:16])  # zero vectors copy
+
+
+def test_half_pel_is_the_rounded_average():
+    ref = np.array([[0, 10, 20, 30]] * 4, np.uint8)
+    pred = motion.compensate(ref, np.array([[[1, 0]]], np.int32), 4, 2)
+    assert pred[0].tolist() == [5, 15, 25, 30]  # (a + b + 1) // 2, edge clamped at the right
+    quarter = motion.compensate(ref, np.array([[[1, 0]]], np.int32), 4, 4)
+    assert quarter[0].tolist() == [3, 13, 23, 30]  # (3a + b + 2) // 4
+
+
+def test_vectors_far_outside_the_frame_are_safe():
+    ref = _texture(32, 32)
+    pred = motion.compensate(ref, np.full((2, 2, 2), motion.MV_LIMIT, np.int32), 16, 2)
+    assert np.all(pred == ref[-1, -1])  # the bottom-right corner, edge-extended
+
+
+def test_estimation_finds_a_global_shift():
+    big = _texture(96, 128, seed=3)
+    ref, cur = big[8:72, 8:104], big[5:69, 12:108]  # content moves 4 left and 3 down
+    mv = motion.estimate_motion(cur, ref)
+    inner = mv[1:-1, 1:-1].reshape(-1, 2)
+    assert (inner == (8, -6)).all(axis=1).mean() > 0.9  # half-pel units: (4, -3) pixels
+    pred = motion.compensate(ref, mv, 16, 2)
+    assert np.abs(pred[16:-16, 16:-16].astype(int) - cur[16:-16, 16:-16]).max() == 0
+
+
+def test_vector_prediction_inverts():
+    rng = np.random.default_rng(0)
+    mv = rng.integers(-40, 40, size=(5, 7, 2))
+    assert np.array_equal(motion.vectors_from_differences(mv - motion.predict_vectors(mv)), mv)
+
+
+@pytest.fixture(scope="module")
+def model():
+    from gancodec.models.registry import DEFAULT_MODEL, load_model
+
+    return load_model(DEFAULT_MODEL, "cpu")[0]
+
+
+def test_vector_stream_round_trip(model):
+    from gancodec.entropy import decode_vectors, encode_vectors
+
+    rng = np.random.default_rng(1)
+    diff = np.concatenate([rng.integers(-3, 4, (6, 9, 1)), rng.integers(-300, 300, (6, 9, 1))], -1)
+    scales = model.gaussian_conditional.scale_table.tolist()
+    stream = encode_vectors(diff, model.rans_tables(), scales)
+    assert np.array_equal(decode_vectors(stream, 6, 9, model.rans_tables()), diff)
+    zeros = encode_vectors(np.zeros((6, 9, 2), np.int64), model.rans_tables(), scales)
+    assert len(zeros) < len(stream) // 4
+
+
+def _frames(count: int, width: int = 64, height: int = 48) -> list[YuvFrame]:
+    big = [_texture(2 * height, 2 * width, seed=s) for s in range(3)]
+    out = []
+    for i in range(count):
+        y = big[0][10 + i : 10 + i + height, 20 - 2 * i : 20 - 2 * i + width]
+        u = big[1][:: 2, :: 2][: height // 2, : width // 2]
+        v = big[2][:: 2, :: 2][: height // 2, : width // 2]
+        out.append(YuvFrame(np.ascontiguousarray(y), np.ascontiguousarray(u), np.ascontiguousarray(v)))
+    return out
+
+
+def test_encoder_and_decoder_reconstruct_the_same_frames(model):
+    from gancodec.models.inter import FRAME_TYPE_I, FRAME_TYPE_P, VideoCoder
+
+    frames = _frames(5)
+    encoder = VideoCoder(model, 64, 48, gop=3)
+    coded, references = [], []
+    for i, frame in enumerate(frames):
+        coded.append(encoder.encode(frame, i, 5.0))
+        references.append(encoder.reference)
+    assert [c.kind for c in coded] == [FRAME_TYPE_I, FRAME_TYPE_P, FRAME_TYPE_P, FRAME_TYPE_I, FRAME_TYPE_P]
+    decoder = VideoCoder(model, 64, 48, gop=3)
+    for c, ref in zip(coded, references):
+        out = decoder.decode(c, 5.0)
+        assert all(np.array_equal(a, b) for a, b in zip(out, ref))
+    # moving texture: the P-frames cost less than the I-frames around them
+    sizes = [sum(len(s) for s in c.streams) for c in coded]
+    assert max(sizes[1], sizes[2], sizes[4]) < min(sizes[0], sizes[3])
+
+
+def test_p_frame_without_reference_is_refused(model):
+    from gancodec.models.inter import FRAME_TYPE_P, CodedFrame, VideoCoder
+
+    with pytest.raises(ValueError, match="reference"):
+        VideoCoder(model, 64, 48, gop=4).decode(CodedFrame(FRAME_TYPE_P, [b"\0\0", b"", b""]), 4.0)
+
+
+def test_gop_one_writes_only_i_frames_and_larger_gops_mix(clip, tmp_path):
+    import io
+
+    from gancodec.api import encode_file
+    from gancodec.bitstream import FRAME_I, FRAME_P, GcvReader
+
+    for gop, types in ((1, [FRAME_I] * 4), (2, [FRAME_I, FRAME_P] * 2), (32, [FRAME_I] + [FRAME_P] * 3)):
+        out = tmp_path / f"g{gop}.gcv"
+        encode_file(clip, out, quality=4, gop=gop)
+        reader = GcvReader(io.BytesIO(out.read_bytes()))
+        assert reader.header.gop == gop
+        assert [r.type for r in reader.frames()] == types
+
+
+def test_encoder_psnr_is_what_the_decoder_shows(clip, tmp_path):
+    from gancodec.api import decode_file, encode_file
+    from gancodec.io import VideoReader
+    from gancodec.metrics import frame_psnr
+
+    summary = encode_file(clip, tmp_path / "s.gcv", quality=3, measure_psnr=True, gop=8)
+    decode_file(tmp_path / "s.gcv", tmp_path / "s.yuv")
+    with VideoReader(clip) as src, VideoReader(tmp_path / "s.yuv", size=(64, 64), fps=30) as dec:
+        psnrs = [frame_psnr(a, b).y for a, b in zip(src.frames(), dec.frames())]
+    assert summary.psnr_y == pytest.approx(sum(psnrs) / len(psnrs), abs=1e-9)
+
+
+def test_bad_gop_is_a_usage_error(clip, tmp_path):
+    from gancodec.api import encode_file
+    from gancodec.errors import UsageError
+
+    with pytest.raises(UsageError, match="--gop"):
+        encode_file(clip, tmp_path / "x.gcv", gop=0)
+    assert not (tmp_path / "x.gcv").exists()
