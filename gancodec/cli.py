@@ -133,7 +133,7 @@ def main() -> None:
     "same decoder; measured in benchmarks/results/intra-slow.",
 )  # fmt: skip
 @click.option(
-    "--gop", type=int, default=32,  # = api.DEFAULT_GOP (api imports torch; the CLI loads it lazily) show_default=True,
+    "--gop", type=int, default=32, show_default=True,  # = api.DEFAULT_GOP (the CLI imports api lazily)
     help="Intra period: an I-frame every N frames, P-frames (motion + residual) between; 1 = all intra.",
 )  # fmt: skip
 @click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
@@ -400,8 +400,8 @@ def parse_crf_options(values: tuple[str, ...]) -> dict[str, str]:
               help="Report folder: results.json, results.csv, report.md, PNG plots, cache/.")  # fmt: skip
 @click.option("--codecs", default="gancodec,x264,x265,svtav1", help="Comma-separated codecs to compare.")
 @click.option("--frames", type=int, default=30, help="Code the first N frames of each video.")
-@click.option("--gop", type=int, default=32,  # = api.DEFAULT_GOP (api imports torch; the CLI loads it lazily)
-              help="I-frame period of x264/x265/SVT-AV1 (-1: one I-frame); gancodec: intra-only")  # fmt: skip
+@click.option("--gop", type=int, default=32,
+              help="I-frame period of every codec (-1: one I-frame for the whole sequence)")  # fmt: skip
 @click.option("--preset", type=click.Choice(X26X_PRESETS), default="medium",
               help="x264/x265 preset (SVT-AV1 always uses preset 8).")  # fmt: skip
 @click.option("--anchor", default="x264", help="Reference codec of the BD-rate tables.")

@@ -20,11 +20,13 @@ from gancodec.models.registry import register_model
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.mark.parametrize("name", ["golden", "golden-context"])
+@pytest.mark.parametrize("name", ["golden", "golden-context", "golden-p"])
 def test_golden_stream_decodes_to_reference_pixels(tmp_path, name):
-    """golden: hyperprior-only model; golden-context: channel-wise context (4 slices)."""
+    """golden: hyperprior-only model; golden-context: channel-wise context (4 slices);
+    golden-p: I- and P-frames (format 1.1) with the context model."""
     expected = json.loads((DATA / f"{name}.json").read_text())
-    register_model(expected["model_id"], DATA / f"{name}-model.safetensors", "test-only tiny model")
+    model_file = DATA / expected.get("model_file", f"{name}-model.safetensors")
+    register_model(expected["model_id"], model_file, "test-only tiny model")
     old = torch.get_num_threads()
     try:
         for threads in (1, 2):

@@ -71,10 +71,9 @@ def test_vector_stream_round_trip(model):
 
     rng = np.random.default_rng(1)
     diff = np.concatenate([rng.integers(-3, 4, (6, 9, 1)), rng.integers(-300, 300, (6, 9, 1))], -1)
-    scales = model.gaussian_conditional.scale_table.tolist()
-    stream = encode_vectors(diff, model.rans_tables(), scales)
+    stream = encode_vectors(diff, model.rans_tables())
     assert np.array_equal(decode_vectors(stream, 6, 9, model.rans_tables()), diff)
-    zeros = encode_vectors(np.zeros((6, 9, 2), np.int64), model.rans_tables(), scales)
+    zeros = encode_vectors(np.zeros((6, 9, 2), np.int64), model.rans_tables())
     assert len(zeros) < len(stream) // 4
 
 

@@ -26,11 +26,11 @@ class CodecSpec:
 
 _SPECS = (
     CodecSpec(
-        "gancodec", "gancodec (intra)", "quality", (1.0, 2.5, 4.0, 5.5, 7.0, 8.0),
-        "gancodec learned codec; intra-only today: every frame an I-frame whatever --gop says",
+        "gancodec", "gancodec", "quality", (1.0, 2.5, 4.0, 5.5, 7.0, 8.0),
+        "gancodec learned codec: I-frames every GOP frames, P-frames (block motion + learned residual) between",
     ),
     CodecSpec(
-        "gancodec-slow", "gancodec slow (intra)", "quality", (1.0, 2.5, 4.0, 5.5, 7.0, 8.0),
+        "gancodec-slow", "gancodec slow", "quality", (1.0, 2.5, 4.0, 5.5, 7.0, 8.0),
         "gancodec with --preset slow: the encoder refines each frame's latents (same decoder)",
     ),
     CodecSpec(

@@ -1,8 +1,8 @@
 """gancodec itself as a benchmark codec, through the public API (encode_file / decode_file).
 
 Going through the files (not the model directly) measures what users get: the bitrate is the .gcv
-file size, container header and frame index included. Today gancodec is intra-only: every frame is
-an I-frame whatever --gop says, so the GOP is not part of its cache key and its label says "(intra)".
+file size, container header and frame index included. gancodec codes with the bench's --gop like
+the ffmpeg codecs (I-frames every GOP frames, P-frames between; -1 = one I-frame).
 The model is loaded (and warmed up, untimed) only when a gancodec point is not in the cache.
 """
 
@@ -46,8 +46,20 @@ def _warm_up(video: VideoInfo, scratch: Path, threads: int | None, device: str) 
     _warmed.add(key)
 
 
+def learned_gop(bench_gop: int) -> int:
+    """The bench's --gop as gancodec's intra period (-1, one I-frame, is the longest period)."""
+    from gancodec.api import MAX_GOP
+
+    return MAX_GOP if bench_gop == -1 else bench_gop
+
+
 def run_point(
-    video: VideoInfo, quality: float, threads: int | None = None, device: str = "cpu", name: str = "gancodec"
+    video: VideoInfo,
+    quality: float,
+    threads: int | None = None,
+    device: str = "cpu",
+    name: str = "gancodec",
+    gop: int = 1,
 ) -> PointResult:
     """Encodes `video.frames` frames at `quality` with the preset of codec `name` ("gancodec",
     "gancodec-slow"), decodes them and measures them against the source."""
@@ -65,6 +77,7 @@ def run_point(
             quality=quality,
             preset=LEARNED_PRESETS[name],
             frames=video.frames,
+            gop=learned_gop(gop),
             overwrite=True,
             threads=threads,
             device=device,
@@ -81,7 +94,8 @@ def run_point(
         sequence=video.name, video=video.path, codec=spec.name, label=spec.label, param=spec.param,
         point=quality, frames=enc.frames, width=video.width, height=video.height, fps=float(video.fps),
         bytes=enc.bytes, encode_seconds=enc.seconds, decode_seconds=dec.seconds,
-        options={"quality": f"{quality:g}", "device": device, **fingerprint()}, keyframes=enc.frames,
+        options={"quality": f"{quality:g}", "gop": str(learned_gop(gop)), "device": device, **fingerprint()},
+        keyframes=-(-enc.frames // learned_gop(gop)),
         metrics={m: metrics.mean(m) for m in metrics.per_frame}, summary=metrics.global_,
         per_frame=metrics.per_frame,
     )  # fmt: skip

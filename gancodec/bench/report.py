@@ -44,8 +44,8 @@ def notes(report) -> list[str]:
     gop = "one I-frame" if c.gop == -1 else f"GOP {c.gop}"
     out = [
         (
-            "gancodec is intra-only today: every frame is an I-frame whatever --gop says "
-            f'(label "gancodec (intra)"); the ffmpeg codecs use low delay (no B-frames, {gop}, no scene-cut).'
+            f"Every codec codes low delay with {gop}: gancodec I- and P-frames (block motion + the learned "
+            "residual), the ffmpeg codecs without B-frames and without scene-cut detection."
         ),
         (
             "bpp and bitrate come from the coded bytes: the sum of packet sizes for ffmpeg codecs "
@@ -286,7 +286,8 @@ def report_md(report, plots: list[Path]) -> str:
 def write_plots(report, out: Path) -> list[Path]:
     grouped = summary.by_codec_and_sequence(report.results)
     c = report.config
-    subtitle = f"{len(report.videos)} sequence(s), up to {c.frames} frames, GOP {c.gop} (gancodec intra-only)"
+    gop = "one I-frame" if c.gop == -1 else f"GOP {c.gop}"
+    subtitle = f"{len(report.videos)} sequence(s), up to {c.frames} frames, {gop}"
     written = []
     averaged = {codec: summary.average_curve(per_seq) for codec, per_seq in grouped.items()}
     for metric in PLOT_METRICS:

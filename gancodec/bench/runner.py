@@ -120,10 +120,13 @@ def _unique_names(paths: Sequence[str]) -> list[str]:
 def codec_options(spec: CodecSpec, point: float, config: BenchConfig) -> dict[str, str]:
     """The exact settings of one encode: what the cache key and the reports record."""
     if spec.name in LEARNED_PRESETS:
-        from gancodec.bench.learned import fingerprint
+        from gancodec.bench.learned import fingerprint, learned_gop
 
         preset = LEARNED_PRESETS[spec.name]
-        return {"quality": f"{point:g}", "preset": preset, "device": config.device, **fingerprint()}
+        return {
+            "quality": f"{point:g}", "preset": preset, "gop": str(learned_gop(config.gop)), "device": config.device,
+            **fingerprint(),
+        }  # fmt: skip
     from gancodec.bench.baselines import encoder_versions, low_delay_options
 
     return {**low_delay_options(spec.name, point, config.gop, config.preset), **encoder_versions()}
@@ -191,7 +194,7 @@ def run_point(video: VideoInfo, spec: CodecSpec, point: float, config: BenchConf
     if spec.name in LEARNED_PRESETS:
         from gancodec.bench.learned import run_point as run_gancodec_point
 
-        return run_gancodec_point(video, point, config.threads, config.device, spec.name)
+        return run_gancodec_point(video, point, config.threads, config.device, spec.name, config.gop)
     return run_ffmpeg_point(video, spec, point, config)
 
 

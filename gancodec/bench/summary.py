@@ -69,9 +69,7 @@ def average_curve(per_sequence: dict[str, list[PointResult]]) -> dict[str, list]
 
 def describe(codec: str, per_sequence: dict[str, list[PointResult]], frames: int, gop: int) -> str:
     spec = CODECS[codec]
-    gop_text = (
-        "intra-only" if codec.startswith("gancodec") else ("one I-frame" if gop == -1 else f"GOP {gop}")
-    )
+    gop_text = "one I-frame" if gop == -1 else ("all intra" if gop == 1 else f"GOP {gop}")
     return (
         f"{spec.description}. {gop_text}, up to {frames} frames per sequence, averaged over "
         f"{len(per_sequence)} sequence(s) per rate point. bitrate in kbit/s; bpp from the coded bytes."

@@ -2,7 +2,7 @@
 
 Each vector is coded as its difference from the median of its left, top and top-right neighbours
 (models/motion.py). The x and y differences each get one zero-mean Gaussian table for the whole
-frame -- the table of the intra model's scale list nearest above their RMS -- so the tables come
+frame -- whichever of the intra model's tables codes them in the fewest bits -- so the tables come
 from the weights file (exact, shipped, never recomputed) and the choice costs two bytes:
 
     motion stream = table_x u8 | table_y u8 | rANS string of (dx, dy) per block, raster order
@@ -18,15 +18,25 @@ from gancodec.entropy.guard import guarded
 Tables = tuple[list, list, list]  # (quantized CDFs, CDF lengths, offsets) as the coder takes them
 
 
-def _table_for(values: np.ndarray, scales: list[float]) -> int:
-    """Index of the first table whose scale is >= the RMS of values (the last one if none is)."""
-    rms = float(np.sqrt(np.mean(np.square(values.astype(np.float64))))) if values.size else 0.0
-    return next((i for i, s in enumerate(scales) if s >= rms), len(scales) - 1)
+def _table_for(values: np.ndarray, tables: Tables) -> int:
+    """Index of the table that codes `values` in the fewest bits (escapes priced roughly)."""
+    cdfs, lengths, offsets = tables
+    costs = []
+    for cdf, length, offset in zip(cdfs, lengths, offsets):
+        idx = values.reshape(-1).astype(np.int64) - offset
+        cdf = np.asarray(cdf[:length], dtype=np.float64)
+        freq = np.diff(cdf)  # the last symbol is the escape
+        inside = (idx >= 0) & (idx < length - 2)
+        bits = -np.log2(freq[np.where(inside, idx, length - 2)] / cdf[-1])
+        escaped = ~inside
+        bits[escaped] += 2 * np.log2(2 + np.abs(idx[escaped])) + 4  # the bypass-coded value
+        costs.append(bits.sum())
+    return int(np.argmin(costs))
 
 
-def encode_vectors(diff: np.ndarray, tables: Tables, scales: list[float]) -> bytes:
+def encode_vectors(diff: np.ndarray, tables: Tables) -> bytes:
     """diff (rows, cols, 2) int: the vector differences. Returns the motion stream."""
-    tx, ty = _table_for(diff[..., 0], scales), _table_for(diff[..., 1], scales)
+    tx, ty = _table_for(diff[..., 0], tables), _table_for(diff[..., 1], tables)
     symbols = diff.reshape(-1).astype(np.int64).tolist()
     indexes = [tx, ty] * (len(symbols) // 2)
     return bytes([tx, ty]) + RansEncoder().encode_with_indexes(symbols, indexes, *tables)

@@ -23,10 +23,19 @@ import torch
 
 from gancodec.entropy import decode_vectors, encode_vectors
 from gancodec.models import motion
-from gancodec.models.intra import IntraCodec
+from gancodec.models.intra import IntraCodec, lambda_for_quality
 from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, unpack
 
 FRAME_TYPE_I, FRAME_TYPE_P = "I", "P"
+MOTION_COST_SCALE = 3.0  # tuned on the training clips (runs/pframe): see motion_bit_cost
+
+
+def motion_bit_cost(quality: float) -> float:
+    """SAD units a motion bit is worth at `quality`: the codec's loss prices one bit at 1/lambda
+    in squared error (8-bit units, per frame); motion search, like x264's, works in SAD, whose
+    price is about the square root of that."""
+    lam = float(lambda_for_quality(torch.tensor([quality])))
+    return MOTION_COST_SCALE * (1.0 / lam) ** 0.5
 
 
 @dataclass
@@ -56,12 +65,11 @@ class VideoCoder:
             strings = self._compress(pack(frame, self.model.config.stride), quality)
             coded = CodedFrame(FRAME_TYPE_I, strings)
         else:
-            vectors = motion.estimate_motion(frame.y, self.reference.y)
+            vectors = motion.estimate_motion(frame.y, self.reference.y, motion_bit_cost(quality))
             prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors))
             strings = self._compress(pack_residual(frame, prediction, self.model.config.stride), quality)
             diff = vectors - motion.predict_vectors(vectors)
-            tables, scales = self._vector_tables()
-            coded = CodedFrame(FRAME_TYPE_P, [encode_vectors(diff, tables, scales), *strings])
+            coded = CodedFrame(FRAME_TYPE_P, [encode_vectors(diff, self.model.rans_tables()), *strings])
         if self.gop > 1 or reconstruct:
             self.decode(coded, quality)  # the decoder's reconstruction, bit for bit
         return coded
@@ -84,7 +92,7 @@ class VideoCoder:
             if self.reference is None:
                 raise ValueError("P-frame without a reference frame")
             rows, cols = motion.block_grid(self.width, self.height)
-            diff = decode_vectors(coded.streams[0], rows, cols, self._vector_tables()[0])
+            diff = decode_vectors(coded.streams[0], rows, cols, self.model.rans_tables())
             vectors = motion.vectors_from_differences(diff)
             if np.abs(vectors).max(initial=0) > motion.MV_LIMIT:
                 raise ValueError("motion vector out of range")
@@ -98,7 +106,3 @@ class VideoCoder:
     def conceal(self, frame: YuvFrame) -> None:
         """After a lost frame: the frame shown in its place becomes the reference."""
         self.reference = frame
-
-    def _vector_tables(self) -> tuple[tuple[list, list, list], list[float]]:
-        """The intra model's Gaussian tables (shipped in its weights) and their scales."""
-        return self.model.rans_tables(), self.model.gaussian_conditional.scale_table.tolist()

@@ -36,22 +36,32 @@ def compensate(plane: np.ndarray, mv: np.ndarray, block: int, denom: int) -> np.
     """Motion-compensated prediction of one plane.
 
     plane (H, W) uint8: the reference. mv (rows, cols, 2) int: (dx, dy) per block in 1/denom
-    pixel units. block: block size in this plane's pixels. Returns (H, W) uint8.
+    pixel units (denom a power of two). block: block size in this plane's pixels. Returns (H, W) uint8.
     """
     h, w = plane.shape
-    ys, xs = np.arange(h), np.arange(w)
-    v = mv[np.minimum(ys // block, mv.shape[0] - 1)][:, np.minimum(xs // block, mv.shape[1] - 1)]
-    px = xs[None, :] * denom + v[..., 0].astype(np.int64)
-    py = ys[:, None] * denom + v[..., 1].astype(np.int64)
-    ix, fx = np.divmod(px, denom)
-    iy, fy = np.divmod(py, denom)
-    ref = plane.astype(np.int64)
-    x0, x1 = np.clip(ix, 0, w - 1), np.clip(ix + 1, 0, w - 1)
-    y0, y1 = np.clip(iy, 0, h - 1), np.clip(iy + 1, 0, h - 1)
+    v = np.repeat(np.repeat(mv.astype(np.int32), block, axis=0), block, axis=1)[:h, :w]
+    if v.shape[:2] != (h, w):  # fewer blocks than the plane needs: the last ones extend
+        v = np.pad(v, ((0, h - v.shape[0]), (0, w - v.shape[1]), (0, 0)), mode="edge")
+    px = np.arange(w, dtype=np.int32)[None, :] * denom + v[..., 0]
+    py = np.arange(h, dtype=np.int32)[:, None] * denom + v[..., 1]
+    return _interpolate(plane, px, py, denom)
+
+
+def _interpolate(plane: np.ndarray, px: np.ndarray, py: np.ndarray, denom: int) -> np.ndarray:
+    """plane sampled at (px, py) / denom by bilinear interpolation in integers (edges extended)."""
+    h, w = plane.shape
+    shift = denom.bit_length() - 1
+    ix, fx = px >> shift, px & (denom - 1)  # floor division and remainder, negatives included
+    iy, fy = py >> shift, py & (denom - 1)
+    x0, y0 = np.clip(ix, 0, w - 1), np.clip(iy, 0, h - 1)
+    if not fx.any() and not fy.any():
+        return plane[y0, x0]
+    ref = plane.astype(np.int32)
+    x1, y1 = np.clip(ix + 1, 0, w - 1), np.clip(iy + 1, 0, h - 1)
     top = ref[y0, x0] * (denom - fx) + ref[y0, x1] * fx
     bottom = ref[y1, x0] * (denom - fx) + ref[y1, x1] * fx
     total = top * (denom - fy) + bottom * fy
-    return ((total + denom * denom // 2) // (denom * denom)).astype(np.uint8)
+    return ((total + (denom * denom >> 1)) >> (2 * shift)).astype(np.uint8)
 
 
 def predict_frame(ref_y: np.ndarray, ref_u: np.ndarray, ref_v: np.ndarray, mv: np.ndarray):
@@ -105,8 +115,13 @@ def _refine(cur_y: np.ndarray, ref_y: np.ndarray, mv: np.ndarray, steps: list[tu
     return best
 
 
-def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray) -> np.ndarray:
-    """Half-pel luma vectors (rows, cols, 2) int32 that predict cur_y from ref_y (both (H, W) uint8)."""
+def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0) -> np.ndarray:
+    """Half-pel luma vectors (rows, cols, 2) int32 that predict cur_y from ref_y (both (H, W) uint8).
+
+    bit_cost: SAD units one bit of motion is worth. With bit_cost > 0 each block finally picks, in
+    coding order, the candidate (its best-SAD vector, its predictor, zero, its left and top
+    neighbours' vectors) with the least SAD + bit_cost x (estimated bits of the vector difference):
+    a smoother field, fewer motion bits where the picture barely cares."""
     h, w = cur_y.shape
     rows, cols = block_grid(w, h)
     f = COARSE_FACTOR
@@ -123,7 +138,41 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray) -> np.ndarray:
     full_steps = [(2 * ox, 2 * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
     mv = _refine(cur_y, ref_y, mv, full_steps)
     half_steps = [(ox, oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)]
-    return _refine(cur_y, ref_y, mv, half_steps).astype(np.int32)
+    mv = _refine(cur_y, ref_y, mv, half_steps)
+    if bit_cost > 0:
+        mv = _rate_constrained(cur_y, ref_y, mv, bit_cost)
+    return mv.astype(np.int32)
+
+
+def vector_bits(diff: np.ndarray) -> np.ndarray:
+    """Estimated bits of vector differences (..., 2): about 2 log2(1 + |d|) + 1 per component."""
+    return (2 * np.log2(1 + np.abs(diff)) + 1).sum(-1)
+
+
+def _rate_constrained(cur_y: np.ndarray, ref_y: np.ndarray, best: np.ndarray, bit_cost: float) -> np.ndarray:
+    rows, cols, _ = best.shape
+    out = np.zeros_like(best, dtype=np.int64)
+    zero = np.zeros(2, np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            left = out[r, c - 1] if c > 0 else zero
+            top = out[r - 1, c] if r > 0 else zero
+            top_right = out[r - 1, c + 1] if r > 0 and c + 1 < cols else zero
+            pred = np.median(np.stack([left, top, top_right]), axis=0).astype(np.int64)
+            candidates = np.unique(np.stack([best[r, c], pred, zero, left, top]), axis=0)
+            sads = np.array([_one_block_sad(cur_y, ref_y, r, c, v) for v in candidates])
+            costs = sads + bit_cost * vector_bits(candidates - pred)
+            out[r, c] = candidates[int(np.argmin(costs))]
+    return out
+
+
+def _one_block_sad(cur_y: np.ndarray, ref_y: np.ndarray, r: int, c: int, v: np.ndarray) -> float:
+    h, w = cur_y.shape
+    y0, x0 = r * BLOCK, c * BLOCK
+    ys = np.arange(y0, min(y0 + BLOCK, h), dtype=np.int32)[:, None]
+    xs = np.arange(x0, min(x0 + BLOCK, w), dtype=np.int32)[None, :]
+    pred = _interpolate(ref_y, xs * 2 + int(v[0]) + 0 * ys, ys * 2 + int(v[1]) + 0 * xs, 2)
+    return float(np.abs(cur_y[y0 : y0 + BLOCK, x0 : x0 + BLOCK].astype(np.int32) - pred).sum())
 
 
 def _sad_of_field(cur_y: np.ndarray, ref_y: np.ndarray, mv_half: np.ndarray) -> np.ndarray:
