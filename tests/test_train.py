@@ -320,3 +320,45 @@ def test_residual_gain_makes_the_discriminator_judge_the_added_detail():
     assert not torch.allclose(a[0][1], b[0][1])  # ... and still the condition itself
     with pytest.raises(ValueError, match="shaped like the image"):
         stage._judge(cond, None)
+
+
+def test_intra_training_with_residuals_and_high_quality_emphasis(train_clip, tmp_path):
+    cfg = write_config(
+        tmp_path / "p.toml", name="p", data=[str(train_clip)], crop=64, batch=2, steps=2, log_every=1,
+        warmup_steps=1, model=TINY_INTRA, task={"residual_fraction": 0.5, "quality_power": 0.6},
+    )  # fmt: skip
+    ckpt = run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+    assert torch.load(ckpt, weights_only=True)["step"] == 2
+
+
+def test_residual_crops_are_what_a_p_frame_codes(train_clip):
+    import numpy as np
+
+    from gancodec.models import motion
+    from gancodec.models.yuv import YuvFrame, add_residual, pack
+    from gancodec.train.data import ResidualSampler, load_sources
+
+    sources = load_sources([str(train_clip)], 64)
+    sampler = ResidualSampler(sources, 64, pool_size=2, fresh_fraction=0.0)
+    y, uv = sampler.crop_for(10.0)
+    assert y.shape == (1, 64, 64) and uv.shape == (2, 32, 32)
+    # the synthetic clip moves smoothly: the residual is small next to the picture's own contrast
+    assert float((y - 0.5).abs().mean()) < 0.5 * float(pack(sources[0].frames[1], 2).std())
+    # adding the crop back onto its prediction gives the frame again (the codec's decode rule)
+    src = sources[0]
+    sampler.rng = np.random.default_rng(7)
+    state = sampler.rng.bit_generator.state
+    y, uv = sampler.crop_for(10.0)
+    sampler.rng.bit_generator.state = state
+    s = sampler.sources[sampler.rng.integers(len(sampler.sources))]
+    t = 1 + sampler.rng.integers(len(s.frames) - 1)
+    cur, ref = s.frames[t], s.frames[t - 1]
+    prediction = YuvFrame(*motion.predict_frame(*ref, motion.estimate_motion(cur.y, ref.y, 10.0)))
+    import torch.nn.functional as F
+
+    x = torch.cat([F.pixel_unshuffle(y[None], 2), uv[None]], 1)
+    assert all(np.array_equal(a, b) for a, b in zip(add_residual(prediction, x), cur))
+    assert src is s
+    for _ in range(5):  # the pool fills, then serves
+        sampler.draw(10.0)
+    assert len(sampler.pool) == 2

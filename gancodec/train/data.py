@@ -129,3 +129,73 @@ class CropSampler:
     def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         crops = [self._crop() for _ in range(size)]
         return torch.stack([c[0] for c in crops]), torch.stack([c[1] for c in crops])
+
+
+class ResidualSampler:
+    """Draws P-frame residual crops: what the codec codes for a P-frame (models/inter.py).
+
+    A random video source, a random frame t >= 1 and a random crop; frame t-1 (the original, not a
+    decoded one: an open-loop stand-in for the decoder's reference) predicts it by the codec's own
+    block motion search, and the crop of (frame - prediction) / 255 + 0.5 is returned like a
+    CropSampler crop: y (1,S,S), uv (2,S/2,S/2), values in [-0.5, 1.5].
+
+    The motion search costs about as much as a training step, so crops are kept in a pool of
+    `pool_size` and reused (flipped at random); once the pool is full, only `fresh_fraction` of the
+    draws are searched anew (replacing a random pool entry).
+    """
+
+    def __init__(
+        self, sources: list[Source], crop: int, seed: int = 0, pool_size: int = 256, fresh_fraction: float = 0.125
+    ):
+        self.sources = [s for s in sources if len(s.frames) >= 2]
+        if not self.sources:
+            raise ValueError("residual training needs video sources (2 frames or more)")
+        self.crop = crop
+        self.rng = np.random.default_rng(seed)
+        self.pool: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.pool_size, self.fresh_fraction = pool_size, fresh_fraction
+
+    def draw(self, bit_cost: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """One crop, searched with motion bits priced at bit_cost (SAD units) or from the pool."""
+        if len(self.pool) < self.pool_size:
+            self.pool.append(self.crop_for(bit_cost))
+            y, uv = self.pool[-1]
+        elif self.rng.random() < self.fresh_fraction:
+            slot = int(self.rng.integers(len(self.pool)))
+            self.pool[slot] = self.crop_for(bit_cost)
+            y, uv = self.pool[slot]
+        else:
+            y, uv = self.pool[int(self.rng.integers(len(self.pool)))]
+        if self.rng.random() < 0.5:
+            y, uv = y.flip(-1), uv.flip(-1)
+        if self.rng.random() < 0.5:
+            y, uv = y.flip(-2), uv.flip(-2)
+        return y, uv
+
+    def crop_for(self, bit_cost: float) -> tuple[torch.Tensor, torch.Tensor]:
+        from gancodec.models import motion
+        from gancodec.models.yuv import pack_residual
+
+        source = self.sources[self.rng.integers(len(self.sources))]
+        t = 1 + self.rng.integers(len(source.frames) - 1)
+        h, w = source.frames[t].y.shape
+        top = 2 * self.rng.integers((h - self.crop) // 2 + 1)
+        left = 2 * self.rng.integers((w - self.crop) // 2 + 1)
+        cur, ref = (_region(source.frames[i], top, left, self.crop) for i in (t, t - 1))
+        vectors = motion.estimate_motion(cur.y, ref.y, bit_cost)
+        prediction = YuvFrame(*motion.predict_frame(*ref, vectors))
+        x = pack_residual(cur, prediction, 2)[0]  # (6, S/2, S/2)
+        return F.pixel_shuffle(x[None, :4], 2)[0], x[4:]
+
+    def batch(self, bit_costs: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        crops = [self.draw(c) for c in bit_costs]
+        return torch.stack([c[0] for c in crops]), torch.stack([c[1] for c in crops])
+
+
+def _region(frame: YuvFrame, top: int, left: int, size: int) -> YuvFrame:
+    """The size x size luma crop at (top, left) (even) and its chroma, as contiguous arrays."""
+    return YuvFrame(
+        np.ascontiguousarray(frame.y[top : top + size, left : left + size]),
+        np.ascontiguousarray(frame.u[top // 2 : (top + size) // 2, left // 2 : (left + size) // 2]),
+        np.ascontiguousarray(frame.v[top // 2 : (top + size) // 2, left // 2 : (left + size) // 2]),
+    )

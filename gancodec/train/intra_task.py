@@ -6,6 +6,10 @@ with q drawn from [1, 8] for every sample so one network learns the whole rate r
 default, or as 1 + 7 u^p (u uniform) with `[task] quality_power = p` < 1 to spend more of the
 training on high qualities (where a run is furthest from its target) without dropping low ones.
 The entropy bottleneck's quantiles are trained by a separate optimizer on its aux loss.
+
+`[task] residual_fraction = f` (0 by default) makes that share of every batch P-frame residuals
+(train/data.py ResidualSampler) instead of pictures: the same network codes both (models/inter.py),
+so it learns the statistics of what motion compensation leaves as well as those of images.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import torch
 
 from gancodec.models.intra import IntraCodec, IntraConfig, lambda_for_quality
 from gancodec.models.yuv import pack_planes, yuv_distortion
-from gancodec.train.data import CropSampler, load_sources
+from gancodec.train.data import CropSampler, ResidualSampler, load_sources
 from gancodec.train.loop import Trainer
 
 
@@ -53,11 +57,24 @@ class IntraTrainer(Trainer):
         sources = load_sources(self.cfg.data, self.cfg.crop)
         self.log(f"data: {len(sources)} sources, {sum(len(s.frames) for s in sources)} frames")
         self.sampler = CropSampler(sources, self.cfg.crop, seed=self.cfg.seed + self.step)
+        fraction = float(self.cfg.task.get("residual_fraction", 0.0))
+        self.residual_count = round(fraction * self.cfg.batch)
+        self.residuals = (
+            ResidualSampler(sources, self.cfg.crop, seed=self.cfg.seed + self.step + 1)
+            if self.residual_count
+            else None
+        )
 
     def compute_loss(self) -> dict[str, torch.Tensor]:
-        y, uv = self.sampler.batch(self.cfg.batch)
-        y, uv = y.to(self.device), uv.to(self.device)
-        quality = sample_qualities(y.shape[0], float(self.cfg.task.get("quality_power", 1.0)), self.device)
+        from gancodec.models.inter import motion_bit_cost
+
+        quality = sample_qualities(self.cfg.batch, float(self.cfg.task.get("quality_power", 1.0)))
+        y, uv = self.sampler.batch(self.cfg.batch - self.residual_count)
+        if self.residuals is not None:
+            costs = [motion_bit_cost(float(q)) for q in quality[y.shape[0] :]]
+            y_res, uv_res = self.residuals.batch(costs)
+            y, uv = torch.cat([y, y_res]), torch.cat([uv, uv_res])
+        y, uv, quality = y.to(self.device), uv.to(self.device), quality.to(self.device)
         return rd_loss(self.model, y, uv, quality)
 
     def after_step(self) -> None:
