@@ -15,6 +15,8 @@ anywhere: the reference is edge-extended without limit (coordinates are clamped)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -118,10 +120,10 @@ def _refine(cur_y: np.ndarray, ref_y: np.ndarray, mv: np.ndarray, steps: list[tu
 def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0) -> np.ndarray:
     """Half-pel luma vectors (rows, cols, 2) int32 that predict cur_y from ref_y (both (H, W) uint8).
 
-    bit_cost: SAD units one bit of motion is worth. With bit_cost > 0 each block finally picks, in
-    coding order, the candidate (its best-SAD vector, its predictor, zero, its left and top
-    neighbours' vectors) with the least SAD + bit_cost x (estimated bits of the vector difference):
-    a smoother field, fewer motion bits where the picture barely cares."""
+    bit_cost: SAD units one bit of motion is worth. With bit_cost > 0 each block finally picks the
+    candidate (its best-SAD vector, its predictor, zero, its left and top neighbours' vectors) with
+    the least SAD + bit_cost x (estimated bits of the vector difference): a smoother field, fewer
+    motion bits where the picture barely cares."""
     h, w = cur_y.shape
     rows, cols = block_grid(w, h)
     f = COARSE_FACTOR
@@ -150,28 +152,42 @@ def vector_bits(diff: np.ndarray) -> np.ndarray:
 
 
 def _rate_constrained(cur_y: np.ndarray, ref_y: np.ndarray, best: np.ndarray, bit_cost: float) -> np.ndarray:
+    """In coding order, each block picks among its best-SAD vector, its predictor, zero and its
+    left and top neighbours' vectors the one with the least SAD + bit_cost x bits (a neighbour's
+    choice changes the next block's predictor, so this runs block by block; the SADs of the
+    block's own two candidates are computed for all blocks at once)."""
     rows, cols, _ = best.shape
-    out = np.zeros_like(best, dtype=np.int64)
-    zero = np.zeros(2, np.int64)
+    best_sad = _sad_of_field(cur_y, ref_y, best)
+    zero_sad = _sad_of_field(cur_y, ref_y, np.zeros_like(best))
+    out = np.zeros((rows, cols, 2), dtype=np.int64)
     for r in range(rows):
         for c in range(cols):
-            left = out[r, c - 1] if c > 0 else zero
-            top = out[r - 1, c] if r > 0 else zero
-            top_right = out[r - 1, c + 1] if r > 0 and c + 1 < cols else zero
-            pred = np.median(np.stack([left, top, top_right]), axis=0).astype(np.int64)
-            candidates = np.unique(np.stack([best[r, c], pred, zero, left, top]), axis=0)
-            sads = np.array([_one_block_sad(cur_y, ref_y, r, c, v) for v in candidates])
-            costs = sads + bit_cost * vector_bits(candidates - pred)
-            out[r, c] = candidates[int(np.argmin(costs))]
+            left = tuple(out[r, c - 1]) if c > 0 else (0, 0)
+            top = tuple(out[r - 1, c]) if r > 0 else (0, 0)
+            top_right = tuple(out[r - 1, c + 1]) if r > 0 and c + 1 < cols else (0, 0)
+            pred = (sorted((left[0], top[0], top_right[0]))[1], sorted((left[1], top[1], top_right[1]))[1])
+            own = (int(best[r, c, 0]), int(best[r, c, 1]))
+            sads = {own: float(best_sad[r, c]), (0, 0): float(zero_sad[r, c])}
+            choice, choice_cost = own, None
+            for v in (own, pred, (0, 0), left, top):
+                if v not in sads:
+                    sads[v] = _one_block_sad(cur_y, ref_y, r, c, v)
+                bits = sum(2 * math.log2(1 + abs(a - b)) + 1 for a, b in zip(v, pred))
+                cost = sads[v] + bit_cost * bits
+                if choice_cost is None or cost < choice_cost:
+                    choice, choice_cost = v, cost
+            out[r, c] = choice
     return out
 
 
-def _one_block_sad(cur_y: np.ndarray, ref_y: np.ndarray, r: int, c: int, v: np.ndarray) -> float:
+def _one_block_sad(cur_y: np.ndarray, ref_y: np.ndarray, r: int, c: int, v: tuple[int, int]) -> float:
     h, w = cur_y.shape
     y0, x0 = r * BLOCK, c * BLOCK
     ys = np.arange(y0, min(y0 + BLOCK, h), dtype=np.int32)[:, None]
     xs = np.arange(x0, min(x0 + BLOCK, w), dtype=np.int32)[None, :]
-    pred = _interpolate(ref_y, xs * 2 + int(v[0]) + 0 * ys, ys * 2 + int(v[1]) + 0 * xs, 2)
+    px = np.broadcast_to(xs * 2 + v[0], (ys.shape[0], xs.shape[1]))
+    py = np.broadcast_to(ys * 2 + v[1], (ys.shape[0], xs.shape[1]))
+    pred = _interpolate(ref_y, px, py, 2)
     return float(np.abs(cur_y[y0 : y0 + BLOCK, x0 : x0 + BLOCK].astype(np.int32) - pred).sum())
 
 
