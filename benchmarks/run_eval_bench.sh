@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The published rate-distortion benchmark: gancodec (intra) vs x264 / x265 / SVT-AV1 (low delay, GOP 32)
+# The published rate-distortion benchmark: gancodec (I- and P-frames) vs x264 / x265 / SVT-AV1 (low delay, GOP 32)
 # on the held-out eval clips, first 30 frames each. Writes benchmarks/results/ (report.md, results.json,
 # results.csv, PNG plots, compressai/*.json); cached encodes in benchmarks/results/cache/ are reused, so a
 # re-run after new gancodec weights only re-measures gancodec.
