@@ -12,7 +12,7 @@ import random
 import struct
 import zlib
 
-from gancodec.bitstream import GcvReader, GcvWriter, Record
+from gancodec.bitstream import FRAME_I, FRAME_P, GcvReader, GcvWriter, Record
 
 _FIXED = struct.Struct("<HIIBBIIIIH")  # the fixed header fields (docs/bitstream.md)
 
@@ -45,7 +45,10 @@ def mutate_payloads(data: bytes, rng: random.Random) -> bytes:
         else:
             streams[k] = bytearray(rng.randbytes(rng.randrange(64)))
         quality = record.quality if rng.random() < 0.9 else rng.choice([0.0, 65.535, 8.001])
-        writer.write_record(Record(record.type, record.frame_number, quality, [bytes(s) for s in streams]))
+        kind = record.type
+        if kind in (FRAME_I, FRAME_P) and rng.random() < 0.1:  # an I-frame read as a P-frame, or back
+            kind = FRAME_P if kind == FRAME_I else FRAME_I
+        writer.write_record(Record(kind, record.frame_number, quality, [bytes(s) for s in streams]))
     writer.close()
     return buf.getvalue()
 

@@ -37,6 +37,21 @@ def test_half_pel_is_the_rounded_average():
     assert quarter[0].tolist() == [3, 13, 23, 30]  # (3a + b + 2) // 4
 
 
+def test_overlapped_compensation_blends_only_near_block_edges():
+    ref = _texture(48, 64)
+    uniform = np.tile(np.array([3, -5], np.int32), (3, 4, 1))
+    for block, denom, edge in ((16, 2, motion.LUMA_WINDOW), (8, 4, motion.CHROMA_WINDOW)):
+        plain = motion.compensate(ref, uniform, block, denom)
+        assert np.array_equal(motion.overlapped(ref, uniform, block, denom, edge), plain)
+    mv = np.zeros((3, 4, 2), np.int32)
+    mv[1, 1] = (8, 0)  # one block moves 4 pixels
+    pred = motion.overlapped(ref, mv, 16, 2, motion.LUMA_WINDOW)
+    plain = motion.compensate(ref, mv, 16, 2)
+    assert np.array_equal(pred[19:29, 19:29], plain[19:29, 19:29])  # the block's interior: its own vector
+    assert not np.array_equal(pred[16:32, 16], plain[16:32, 16])  # its left edge: blended
+    assert np.array_equal(pred[:, 40:], ref[:, 40:])  # far from the moving block: untouched
+
+
 def test_vectors_far_outside_the_frame_are_safe():
     ref = _texture(32, 32)
     pred = motion.compensate(ref, np.full((2, 2, 2), motion.MV_LIMIT, np.int32), 16, 2)
