@@ -362,3 +362,13 @@ def test_residual_crops_are_what_a_p_frame_codes(train_clip):
     for _ in range(5):  # the pool fills, then serves
         sampler.draw(10.0)
     assert len(sampler.pool) == 2
+
+
+def test_lr_warms_up_again_after_a_resume():
+    from gancodec.train.loop import TrainConfig, lr_at
+
+    cfg = TrainConfig(lr=1e-4, warmup_steps=100)
+    assert lr_at(cfg, 0) == pytest.approx(1e-6) and lr_at(cfg, 500) == pytest.approx(1e-4)
+    assert lr_at(cfg, 5000, resumed_at=5000) == pytest.approx(1e-6)
+    assert lr_at(cfg, 5049, resumed_at=5000) == pytest.approx(5e-5)
+    assert lr_at(cfg, 5200, resumed_at=5000) == pytest.approx(1e-4)
