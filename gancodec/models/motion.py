@@ -260,11 +260,14 @@ def predict_vectors(mv: np.ndarray) -> np.ndarray:
 def vectors_from_differences(diff: np.ndarray) -> np.ndarray:
     """Inverse of `mv - predict_vectors(mv)`: rebuilds the vectors in raster order."""
     rows, cols, _ = diff.shape
-    mv = np.zeros_like(diff, dtype=np.int64)
+    d = diff.astype(np.int64).tolist()
+    mv = [[(0, 0)] * cols for _ in range(rows)]
     for r in range(rows):
         for c in range(cols):
-            left = mv[r, c - 1] if c > 0 else np.zeros(2, np.int64)
-            top = mv[r - 1, c] if r > 0 else np.zeros(2, np.int64)
-            top_right = mv[r - 1, c + 1] if r > 0 and c + 1 < cols else np.zeros(2, np.int64)
-            mv[r, c] = diff[r, c] + np.median(np.stack([left, top, top_right]), axis=0).astype(np.int64)
-    return mv
+            left = mv[r][c - 1] if c > 0 else (0, 0)
+            top = mv[r - 1][c] if r > 0 else (0, 0)
+            top_right = mv[r - 1][c + 1] if r > 0 and c + 1 < cols else (0, 0)
+            mv[r][c] = tuple(
+                d[r][c][k] + sorted((left[k], top[k], top_right[k]))[1] for k in (0, 1)
+            )
+    return np.array(mv, dtype=np.int64).reshape(rows, cols, 2)
