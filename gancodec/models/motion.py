@@ -183,7 +183,8 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0)
         coarse = _full_search(cur_c, ref_c, COARSE_RANGE, BLOCK // f)[:rows, :cols]
         mv = coarse.numpy().astype(np.int64) * f * 2
         # the zero vector competes too: where the coarse search was fooled, static blocks stay put
-        mv = np.where(_sad_of_field(cur_y, ref_y, mv)[..., None] < _sad_of_field(cur_y, ref_y, 0 * mv)[..., None], mv, 0)
+        coarse_better = _sad_of_field(cur_y, ref_y, mv) < _sad_of_field(cur_y, ref_y, np.zeros_like(mv))
+        mv = np.where(coarse_better[..., None], mv, 0)
     full_steps = [(2 * ox, 2 * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
     mv = _refine(cur_y, ref_y, mv, full_steps)
     half_steps = [(ox, oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)]
@@ -191,11 +192,6 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0)
     if bit_cost > 0:
         mv = _rate_constrained(cur_y, ref_y, mv, bit_cost)
     return mv.astype(np.int32)
-
-
-def vector_bits(diff: np.ndarray) -> np.ndarray:
-    """Estimated bits of vector differences (..., 2): about 2 log2(1 + |d|) + 1 per component."""
-    return (2 * np.log2(1 + np.abs(diff)) + 1).sum(-1)
 
 
 def _rate_constrained(cur_y: np.ndarray, ref_y: np.ndarray, best: np.ndarray, bit_cost: float) -> np.ndarray:
