@@ -37,6 +37,27 @@ def test_half_pel_is_the_rounded_average():
     assert quarter[0].tolist() == [3, 13, 23, 30]  # (3a + b + 2) // 4
 
 
+def _bilinear(plane: np.ndarray, px: np.ndarray, py: np.ndarray, denom: int) -> np.ndarray:
+    """Reference for the bitstream's interpolation rule, pixel by pixel (docs/bitstream.md)."""
+    h, w = plane.shape
+    out = np.empty(px.shape, np.uint8)
+    for i, (x, y) in enumerate(zip(px.ravel().tolist(), py.ravel().tolist())):
+        ix, fx, iy, fy = x // denom, x % denom, y // denom, y % denom
+        p = lambda yy, xx: int(plane[min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)])
+        top = p(iy, ix) * (denom - fx) + p(iy, ix + 1) * fx
+        bottom = p(iy + 1, ix) * (denom - fx) + p(iy + 1, ix + 1) * fx
+        out.flat[i] = (top * (denom - fy) + bottom * fy + denom * denom // 2) // (denom * denom)
+    return out
+
+
+@pytest.mark.parametrize("denom", [2, 4])
+def test_subpel_plane_samples_the_bilinear_rule_everywhere(denom):
+    plane = np.random.default_rng(denom).integers(0, 256, (7, 9), dtype=np.uint8)
+    grid = motion.SubpelPlane(plane, denom)
+    px, py = np.meshgrid(np.arange(-3 * denom, 12 * denom), np.arange(-3 * denom, 10 * denom))
+    assert np.array_equal(grid.sample(px, py), _bilinear(plane, px, py, denom))  # edges extend
+
+
 def test_overlapped_compensation_blends_only_near_block_edges():
     ref = _texture(48, 64)
     uniform = np.tile(np.array([3, -5], np.int32), (3, 4, 1))

@@ -16,6 +16,7 @@ anywhere: the reference is edge-extended without limit (coordinates are clamped)
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -41,30 +42,46 @@ def compensate(plane: np.ndarray, mv: np.ndarray, block: int, denom: int) -> np.
     plane (H, W) uint8: the reference. mv (rows, cols, 2) int: (dx, dy) per block in 1/denom
     pixel units (denom a power of two). block: block size in this plane's pixels. Returns (H, W) uint8.
     """
-    h, w = plane.shape
-    v = np.repeat(np.repeat(mv.astype(np.int32), block, axis=0), block, axis=1)[:h, :w]
-    if v.shape[:2] != (h, w):  # fewer blocks than the plane needs: the last ones extend
-        v = np.pad(v, ((0, h - v.shape[0]), (0, w - v.shape[1]), (0, 0)), mode="edge")
-    px = np.arange(w, dtype=np.int32)[None, :] * denom + v[..., 0]
-    py = np.arange(h, dtype=np.int32)[:, None] * denom + v[..., 1]
-    return _interpolate(plane, px, py, denom)
+    return SubpelPlane(plane, denom).compensate(mv, block)
 
 
-def _interpolate(plane: np.ndarray, px: np.ndarray, py: np.ndarray, denom: int) -> np.ndarray:
-    """plane sampled at (px, py) / denom by bilinear interpolation in integers (edges extended)."""
-    h, w = plane.shape
-    shift = denom.bit_length() - 1
-    ix, fx = px >> shift, px & (denom - 1)  # floor division and remainder, negatives included
-    iy, fy = py >> shift, py & (denom - 1)
-    x0, y0 = np.clip(ix, 0, w - 1), np.clip(iy, 0, h - 1)
-    if not fx.any() and not fy.any():
-        return plane[y0, x0]
-    ref = plane.astype(np.int32)
-    x1, y1 = np.clip(ix + 1, 0, w - 1), np.clip(iy + 1, 0, h - 1)
-    top = ref[y0, x0] * (denom - fx) + ref[y0, x1] * fx
-    bottom = ref[y1, x0] * (denom - fx) + ref[y1, x1] * fx
-    total = top * (denom - fy) + bottom * fy
-    return ((total + (denom * denom >> 1)) >> (2 * shift)).astype(np.uint8)
+class SubpelPlane:
+    """A reference plane interpolated once at every 1/denom position (denom x denom phases), so
+    that a prediction is one gather instead of four taps per pixel; motion search and overlapped
+    compensation sample the same reference many times. Bilinear in integers, as in the module
+    docstring; outside the plane its edges extend."""
+
+    def __init__(self, plane: np.ndarray, denom: int):
+        h, w = plane.shape
+        self.shape, self.denom = (h, w), denom
+        shift = denom.bit_length() - 1
+        # int16 suffices: a phase's weighted sum is at most 255 * denom^2 (4080 for quarter-pel)
+        ref = np.pad(plane, ((0, 1), (0, 1)), mode="edge").astype(np.int16)
+        rows = [ref[:, :-1] * (denom - fx) + ref[:, 1:] * fx for fx in range(denom)]  # (H+1, W) each
+        up = np.empty((h * denom, w * denom), dtype=np.uint8)
+        for fy in range(denom):
+            for fx in range(denom):
+                total = rows[fx][:-1] * (denom - fy) + rows[fx][1:] * fy
+                up[fy::denom, fx::denom] = (total + (denom * denom >> 1)) >> (2 * shift)
+        self.up = up
+
+    def sample(self, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Values at (px, py) / denom (integer arrays); outside the plane its edges extend."""
+        hh, ww = self.up.shape
+        index = np.clip(py, 0, hh - 1) * ww + np.clip(px, 0, ww - 1)
+        return np.take(self.up.reshape(-1), index)
+
+    def compensate(self, mv: np.ndarray, block: int, block_w: int | None = None) -> np.ndarray:
+        """The plane predicted by one vector per block (see `compensate`); blocks are
+        block x block pixels, or block x block_w."""
+        h, w = self.shape
+        block_w = block_w or block
+        v = np.repeat(np.repeat(mv.astype(np.int32), block, axis=0), block_w, axis=1)[:h, :w]
+        if v.shape[:2] != (h, w):  # fewer blocks than the plane needs: the last ones extend
+            v = np.pad(v, ((0, h - v.shape[0]), (0, w - v.shape[1]), (0, 0)), mode="edge")
+        px = np.arange(w, dtype=np.int32)[None, :] * self.denom + v[..., 0]
+        py = np.arange(h, dtype=np.int32)[:, None] * self.denom + v[..., 1]
+        return self.sample(px, py)
 
 
 def predict_frame(ref_y: np.ndarray, ref_u: np.ndarray, ref_v: np.ndarray, mv: np.ndarray):
@@ -87,7 +104,7 @@ CHROMA_WINDOW = (6, 7)
 
 def _window(size: int, block: int, edge: tuple[int, ...]) -> np.ndarray:
     """Own weights (in eighths) along one axis of `size` pixels cut into blocks."""
-    w = np.full(block, 8, np.int64)
+    w = np.full(block, 8, np.int32)
     w[: len(edge)] = edge
     w[block - len(edge) :] = edge[::-1]
     return np.tile(w, -(-size // block))[:size]
@@ -110,41 +127,37 @@ def overlapped(plane: np.ndarray, mv: np.ndarray, block: int, denom: int, edge: 
     A uniform field gives exactly `compensate`'s prediction.
     """
     h, w = plane.shape
-    own = compensate(plane, mv, block, denom).astype(np.int64)
-    first_half_x = (np.arange(w) % block) < block // 2
-    first_half_y = (np.arange(h) % block) < block // 2
-    left, right = (compensate(plane, _neighbour_field(mv, 1, s), block, denom) for s in (-1, 1))
-    top, bottom = (compensate(plane, _neighbour_field(mv, 0, s), block, denom) for s in (-1, 1))
-    hor = np.where(first_half_x[None, :], left, right).astype(np.int64)
-    ver = np.where(first_half_y[:, None], top, bottom).astype(np.int64)
+    ref = SubpelPlane(plane, denom)
+    rows, cols, _ = mv.shape
+    half = block // 2
+    own = ref.compensate(mv, block).astype(np.int32)
+    # the nearer neighbour's vector: the left one in the first half of a block, else the right one
+    beside = np.stack([_neighbour_field(mv, 1, -1), _neighbour_field(mv, 1, 1)], axis=2)
+    hor = ref.compensate(beside.reshape(rows, 2 * cols, 2), block, half).astype(np.int32)
+    above_below = np.stack([_neighbour_field(mv, 0, -1), _neighbour_field(mv, 0, 1)], axis=1)
+    ver = ref.compensate(above_below.reshape(2 * rows, cols, 2), half, block).astype(np.int32)
     wx, wy = _window(w, block, edge)[None, :], _window(h, block, edge)[:, None]
     total = own * wx * wy + hor * (8 - wx) * wy + ver * wx * (8 - wy) + ((hor + ver) * (8 - wx) * (8 - wy)) // 2
     return ((total + 32) // 64).astype(np.uint8)
 
 
-def _block_sad(cur: Tensor, ref_padded: Tensor, dx: int, dy: int, pad: int, block: int) -> Tensor:
-    """SAD per block of cur (H, W) against ref shifted by (dx, dy) integer pixels."""
-    h, w = cur.shape
-    shifted = ref_padded[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
-    diff = (cur - shifted).abs()[None, None]
-    return F.avg_pool2d(diff, block, ceil_mode=True)[0, 0] * (block * block)
+SEARCH_CHUNK = 32  # offsets of the full search evaluated together: fewer, larger tensor ops
 
 
 def _full_search(cur: Tensor, ref: Tensor, radius: int, block: int) -> Tensor:
-    """Integer full search of +-radius around zero. Returns the best vectors (rows, cols, 2) long;
-    ties go to the vector tried first, the one nearest zero."""
+    """Integer full search of +-radius around zero on (H, W) planes, SAD per block. Returns the
+    best vectors (rows, cols, 2) long; ties go to the vector tried first, the one nearest zero."""
+    h, w = cur.shape
     pad = radius + 1
     ref_padded = F.pad(ref[None, None], (pad, pad, pad, pad), mode="replicate")[0, 0]
-    best_cost, best = None, None
-    for ox, oy in _offsets(radius):
-        cost = _block_sad(cur, ref_padded, ox, oy, pad, block)
-        if best_cost is None:
-            best_cost, best = cost, torch.zeros(*cost.shape, 2, dtype=torch.long)
-            continue
-        better = cost < best_cost
-        best_cost = torch.where(better, cost, best_cost)
-        best[better] = torch.tensor([ox, oy])
-    return best
+    offsets = _offsets(radius)
+    costs = []
+    for first in range(0, len(offsets), SEARCH_CHUNK):
+        chunk = offsets[first : first + SEARCH_CHUNK]
+        shifted = torch.stack([ref_padded[pad + oy : pad + oy + h, pad + ox : pad + ox + w] for ox, oy in chunk])
+        costs.append(F.avg_pool2d((cur - shifted).abs()[:, None], block, ceil_mode=True)[:, 0])
+    best = torch.cat(costs).argmin(dim=0)  # the first of equal minima, as the offsets are ordered
+    return torch.tensor(offsets, dtype=torch.long)[best]
 
 
 def _offsets(radius: int) -> list[tuple[int, int]]:
@@ -152,16 +165,45 @@ def _offsets(radius: int) -> list[tuple[int, int]]:
     return sorted(grid, key=lambda o: abs(o[0]) + abs(o[1]))
 
 
-def _refine(cur_y: np.ndarray, ref_y: np.ndarray, mv: np.ndarray, steps: list[tuple[int, int]]) -> np.ndarray:
-    """Tries mv + each step (half-pel units) for every block; keeps the best (ties: earlier)."""
-    best, best_cost = mv.copy(), _sad_of_field(cur_y, ref_y, mv)
+def _refine(cur_y: np.ndarray, ref: SubpelPlane, mv: np.ndarray, steps: list[tuple[int, int]]) -> np.ndarray:
+    """Tries mv + each step (half-pel units) for every block; keeps the best (ties: earlier).
+
+    Each block's reference window (its block at mv, widened by the largest step) is gathered once;
+    every candidate is then a strided view of it. SADs of blocks cut by the frame edge are scaled
+    to a full block, as `_sad_of_field`'s."""
+    rows, cols, _ = mv.shape
+    reach = max(max(abs(dx), abs(dy)) for dx, dy in steps)
+    span = 2 * BLOCK - 1 + 2 * reach  # half-pel samples across a widened window
+    k = np.arange(span, dtype=np.int64)
+    left = (np.arange(cols, dtype=np.int64) * 2 * BLOCK)[None, :] + mv[..., 0] - reach
+    top = (np.arange(rows, dtype=np.int64) * 2 * BLOCK)[:, None] + mv[..., 1] - reach
+    window = ref.sample(left[..., None, None] + k, top[..., None, None] + k[:, None])  # (rows, cols, span, span)
+    cur, valid = _blocks(cur_y, rows, cols)
+    scale = np.float32(BLOCK * BLOCK) / valid.sum(axis=(2, 3)).astype(np.float32)
+
+    def sad(dx: int, dy: int) -> np.ndarray:
+        y0, x0 = reach + dy, reach + dx
+        pred = window[:, :, y0 : y0 + 2 * BLOCK : 2, x0 : x0 + 2 * BLOCK : 2]
+        return (np.abs(cur - pred) * valid).sum(axis=(2, 3)).astype(np.float32) * scale
+
+    best, best_cost = mv.copy(), sad(0, 0)
     for dx, dy in steps:
-        candidate = mv + np.array([dx, dy], dtype=mv.dtype)
-        cost = _sad_of_field(cur_y, ref_y, candidate)
+        cost = sad(dx, dy)
         better = cost < best_cost
-        best[better] = candidate[better]
+        best[better] = mv[better] + np.array([dx, dy], dtype=mv.dtype)
         best_cost = np.where(better, cost, best_cost)
     return best
+
+
+def _blocks(plane: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """plane (H, W) cut into (rows, cols, BLOCK, BLOCK) int16 blocks (edge-padded to the grid),
+    and a 0/1 mask of the pixels inside the plane."""
+    h, w = plane.shape
+    pad = ((0, rows * BLOCK - h), (0, cols * BLOCK - w))
+    blocks = np.pad(plane, pad, mode="edge").astype(np.int16)
+    valid = np.pad(np.ones((h, w), np.int16), pad)
+    cut = lambda a: a.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3)
+    return cut(blocks), cut(valid)
 
 
 def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0) -> np.ndarray:
@@ -173,6 +215,7 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0)
     motion bits where the picture barely cares."""
     h, w = cur_y.shape
     rows, cols = block_grid(w, h)
+    ref_half = SubpelPlane(ref_y, 2)
     f = COARSE_FACTOR
     mv = np.zeros((rows, cols, 2), dtype=np.int64)
     if min(h, w) >= 4 * f:
@@ -183,25 +226,26 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0)
         coarse = _full_search(cur_c, ref_c, COARSE_RANGE, BLOCK // f)[:rows, :cols]
         mv = coarse.numpy().astype(np.int64) * f * 2
         # the zero vector competes too: where the coarse search was fooled, static blocks stay put
-        coarse_better = _sad_of_field(cur_y, ref_y, mv) < _sad_of_field(cur_y, ref_y, np.zeros_like(mv))
+        coarse_better = _sad_of_field(cur_y, ref_half, mv) < _sad_of_field(cur_y, ref_half, np.zeros_like(mv))
         mv = np.where(coarse_better[..., None], mv, 0)
     full_steps = [(2 * ox, 2 * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
-    mv = _refine(cur_y, ref_y, mv, full_steps)
+    mv = _refine(cur_y, ref_half, mv, full_steps)
     half_steps = [(ox, oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)]
-    mv = _refine(cur_y, ref_y, mv, half_steps)
+    mv = _refine(cur_y, ref_half, mv, half_steps)
     if bit_cost > 0:
-        mv = _rate_constrained(cur_y, ref_y, mv, bit_cost)
+        mv = _rate_constrained(cur_y, ref_half, mv, bit_cost)
     return mv.astype(np.int32)
 
 
-def _rate_constrained(cur_y: np.ndarray, ref_y: np.ndarray, best: np.ndarray, bit_cost: float) -> np.ndarray:
+def _rate_constrained(cur_y: np.ndarray, ref: SubpelPlane, best: np.ndarray, bit_cost: float) -> np.ndarray:
     """In coding order, each block picks among its best-SAD vector, its predictor, zero and its
     left and top neighbours' vectors the one with the least SAD + bit_cost x bits (a neighbour's
     choice changes the next block's predictor, so this runs block by block; the SADs of the
     block's own two candidates are computed for all blocks at once)."""
     rows, cols, _ = best.shape
-    best_sad = _sad_of_field(cur_y, ref_y, best)
-    zero_sad = _sad_of_field(cur_y, ref_y, np.zeros_like(best))
+    best_sad = _sad_of_field(cur_y, ref, best)
+    zero_sad = _sad_of_field(cur_y, ref, np.zeros_like(best))
+    cur = cur_y.astype(np.int32)
     out = np.zeros((rows, cols, 2), dtype=np.int64)
     for r in range(rows):
         for c in range(cols):
@@ -214,8 +258,8 @@ def _rate_constrained(cur_y: np.ndarray, ref_y: np.ndarray, best: np.ndarray, bi
             choice, choice_cost = own, None
             for v in (own, pred, (0, 0), left, top):
                 if v not in sads:
-                    sads[v] = _one_block_sad(cur_y, ref_y, r, c, v)
-                bits = sum(2 * math.log2(1 + abs(a - b)) + 1 for a, b in zip(v, pred))
+                    sads[v] = _one_block_sad(cur, ref, r, c, v)
+                bits = _difference_bits(v[0] - pred[0]) + _difference_bits(v[1] - pred[1])
                 cost = sads[v] + bit_cost * bits
                 if choice_cost is None or cost < choice_cost:
                     choice, choice_cost = v, cost
@@ -223,20 +267,30 @@ def _rate_constrained(cur_y: np.ndarray, ref_y: np.ndarray, best: np.ndarray, bi
     return out
 
 
-def _one_block_sad(cur_y: np.ndarray, ref_y: np.ndarray, r: int, c: int, v: tuple[int, int]) -> float:
-    h, w = cur_y.shape
+@functools.lru_cache(maxsize=4096)
+def _difference_bits(d: int) -> float:
+    """Estimated bits of one vector-difference component (an Exp-Golomb-like length)."""
+    return 2 * math.log2(1 + abs(d)) + 1
+
+
+def _one_block_sad(cur: np.ndarray, ref: SubpelPlane, r: int, c: int, v: tuple[int, int]) -> float:
+    """SAD of block (r, c) of cur (H, W) int32 against the reference at half-pel vector v."""
+    h, w = cur.shape
     y0, x0 = r * BLOCK, c * BLOCK
-    ys = np.arange(y0, min(y0 + BLOCK, h), dtype=np.int32)[:, None]
-    xs = np.arange(x0, min(x0 + BLOCK, w), dtype=np.int32)[None, :]
-    px = np.broadcast_to(xs * 2 + v[0], (ys.shape[0], xs.shape[1]))
-    py = np.broadcast_to(ys * 2 + v[1], (ys.shape[0], xs.shape[1]))
-    pred = _interpolate(ref_y, px, py, 2)
-    return float(np.abs(cur_y[y0 : y0 + BLOCK, x0 : x0 + BLOCK].astype(np.int32) - pred).sum())
+    bh, bw = min(BLOCK, h - y0), min(BLOCK, w - x0)
+    sy, sx = 2 * y0 + v[1], 2 * x0 + v[0]
+    if sy >= 0 and sx >= 0 and sy + 2 * bh <= ref.up.shape[0] and sx + 2 * bw <= ref.up.shape[1]:
+        pred = ref.up[sy : sy + 2 * bh : 2, sx : sx + 2 * bw : 2]  # inside the plane: a strided view
+    else:
+        ys = np.arange(sy, sy + 2 * bh, 2)[:, None]
+        xs = np.arange(sx, sx + 2 * bw, 2)[None, :]
+        pred = ref.sample(xs, ys)
+    return float(np.abs(cur[y0 : y0 + bh, x0 : x0 + bw] - pred).sum())
 
 
-def _sad_of_field(cur_y: np.ndarray, ref_y: np.ndarray, mv_half: np.ndarray) -> np.ndarray:
-    """SAD per block of cur_y against the half-pel compensation of ref_y by mv_half."""
-    pred = compensate(ref_y, mv_half, BLOCK, 2).astype(np.float32)
+def _sad_of_field(cur_y: np.ndarray, ref: SubpelPlane, mv_half: np.ndarray) -> np.ndarray:
+    """SAD per block of cur_y against the half-pel compensation of the reference by mv_half."""
+    pred = ref.compensate(mv_half, BLOCK).astype(np.float32)
     diff = torch.from_numpy(np.abs(cur_y.astype(np.float32) - pred))[None, None]
     return (F.avg_pool2d(diff, BLOCK, ceil_mode=True)[0, 0] * BLOCK * BLOCK).numpy()
 
