@@ -127,11 +127,14 @@ def encode_file(
     device: str = "cpu",
     preset: str = DEFAULT_PRESET,
     gop: int = DEFAULT_GOP,
+    scene_cuts: bool = True,
 ) -> CodingSummary:
     """Encodes a video into a .gcv file.
 
     `gop`: intra period -- every gop-th frame is an I-frame, the others P-frames predicted from the
     previous decoded frame (1 = all intra).
+    `scene_cuts`: a frame is also coded as an I-frame when that is smaller than its P-frame (a scene
+    cut), and the intra period restarts there (models/inter.py).
     `preset`: "fast" (one pass of the analysis transform) or "slow" (each frame's latents are
     refined by a short rate-distortion search, models/refine.py); the decoder is the same.
     """
@@ -167,7 +170,7 @@ def encode_file(
             if audio:
                 writer.write_record(Record(RECORD_AUDIO, 0, quality, [audio]))
             count = 0
-            coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset])
+            coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts)
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
                 coded = coder.encode(frame, count - 1, quality, reconstruct=measure_psnr)
                 writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, quality, coded.streams))

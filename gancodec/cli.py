@@ -136,6 +136,11 @@ def main() -> None:
     "--gop", type=int, default=32, show_default=True,  # = api.DEFAULT_GOP (the CLI imports api lazily)
     help="Intra period: an I-frame every N frames, P-frames (motion + residual) between; 1 = all intra.",
 )  # fmt: skip
+@click.option(
+    "--scenecut/--no-scenecut", "scene_cuts", default=True, show_default=True,
+    help="Code a frame as an I-frame where that is smaller than the P-frame (scene cuts); the intra "
+    "period restarts there.",
+)  # fmt: skip
 @click.option("--frames", type=int, default=None, help="Encode only the first N frames.")
 @click.option("--size", default=None, help="Frame size WxH, for raw .yuv input.")
 @click.option("--fps", type=float, default=None, help="Frame rate, for raw .yuv input.")
@@ -149,6 +154,7 @@ def encode(
     quality,
     preset,
     gop,
+    scene_cuts,
     frames,
     size,
     fps,
@@ -167,7 +173,7 @@ def encode(
         s = encode_file(
             input_path, output, quality=quality, frames=frames, overwrite=overwrite,
             size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
-            progress=progress, device=device, preset=preset, gop=gop,
+            progress=progress, device=device, preset=preset, gop=gop, scene_cuts=scene_cuts,
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "

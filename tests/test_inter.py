@@ -143,6 +143,30 @@ def test_encoder_and_decoder_reconstruct_the_same_frames(model):
     assert max(sizes[1], sizes[2], sizes[4]) < min(sizes[0], sizes[3])
 
 
+def _cut_frames() -> list[YuvFrame]:
+    """Eight frames of moving texture with a scene cut before frame 3 (another texture)."""
+    first = _frames(8)
+    other = [YuvFrame(np.ascontiguousarray(255 - f.y[::-1]), f.v, f.u) for f in _frames(8)]
+    return first[:3] + other[3:]
+
+
+def test_a_scene_cut_becomes_an_i_frame_and_restarts_the_intra_period(model):
+    from gancodec.models.inter import FRAME_TYPE_I as I
+    from gancodec.models.inter import FRAME_TYPE_P as P
+    from gancodec.models.inter import VideoCoder
+
+    frames = _cut_frames()
+    encoder, decoder = VideoCoder(model, 64, 48, gop=4), VideoCoder(model, 64, 48, gop=4)
+    coded = [encoder.encode(f, i, 4.0) for i, f in enumerate(frames)]
+    assert [c.kind for c in coded] == [I, P, P, I, P, P, P, I]  # the cut at 3, then 3 + 4
+    for c in coded:  # the decoder follows the record types
+        decoder.decode(c, 4.0)
+    assert all(np.array_equal(a, b) for a, b in zip(decoder.reference, encoder.reference))
+    plain = VideoCoder(model, 64, 48, gop=4, scene_cuts=False)
+    kinds = [plain.encode(f, i, 4.0).kind for i, f in enumerate(frames)]
+    assert kinds == [I, P, P, P, I, P, P, P]
+
+
 def test_p_frame_without_reference_is_refused(model):
     from gancodec.models.inter import FRAME_TYPE_P, CodedFrame, VideoCoder
 
