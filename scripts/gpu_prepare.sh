@@ -3,7 +3,7 @@
 # docs/gpu-training.md); only one fits in the 64 MiB that travel:
 #
 #   bash scripts/gpu_prepare.sh intra [START_CHECKPOINT]  # frames as .npz + the start checkpoint
-#       (default start: the newer of runs/intra-gpu/intra-gpu-slim.ckpt and runs/intra-cc/last.ckpt)
+#       (default start: the newest of runs/intra-gpu/intra-gpu-slim.ckpt and runs/intra-{cc,p,hq}/last.ckpt)
 #   bash scripts/gpu_prepare.sh enhance                   # compressed/original windows as .npz + the
 #       shipped enhancer as the start (configs/enhance-gpu.toml)
 #
@@ -30,8 +30,9 @@ if [ "$MODEL" = enhance ]; then
   exit 0
 fi
 [ "$MODEL" = intra ] || { echo "gpu_prepare.sh: unknown model '$MODEL' (intra or enhance)" >&2; exit 2; }
-if [ -z "$START" ]; then  # the newer of the GPU run's last return and the CPU run's checkpoint
-  START=$(ls -t runs/intra-gpu/intra-gpu-slim.ckpt runs/intra-cc/last.ckpt 2>/dev/null | head -n 1 || true)
+if [ -z "$START" ]; then  # the newest of the GPU run's last return and the CPU runs' checkpoints
+  START=$(ls -t runs/intra-gpu/intra-gpu-slim.ckpt runs/intra-cc/last.ckpt runs/intra-p/last.ckpt \
+    runs/intra-hq/last.ckpt 2>/dev/null | head -n 1 || true)
 fi
 rm -rf .gpu && mkdir -p .gpu .whl
 # every 3rd of the first 60 frames; the two 720p clips thinned to 7 frames each (--max-mpixels 7):
