@@ -30,7 +30,7 @@ FRAME_TYPE_I, FRAME_TYPE_P = "I", "P"
 MOTION_COST_SCALE = 3.0  # tuned on the training clips (runs/pframe): see motion_bit_cost
 # A P-frame that costs more than this share of the last I-frame is coded as an I-frame too, and the
 # smaller of the two is kept: after a scene cut the prediction is useless and intra is far cheaper.
-# Measured (gancodec 0.8, q 2 and 6, 30 frames): P-frames cost at most 0.62 / 0.84 / 0.73 of the I-frame
+# Measured (v7 weights, q 2 and 6, 30 frames): P-frames cost at most 0.62 / 0.84 / 0.73 of the I-frame
 # on cars / walk / foreman, and 1.6x at a cut (foreman -> akiyo); 0.9 keeps the extra I trial rare.
 SCENE_CUT_SHARE = 0.9
 
