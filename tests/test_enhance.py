@@ -14,7 +14,7 @@ from conftest import write_clip
 from gancodec.bench.enhance import run_enhance_bench
 from gancodec.bench.enhance_results import SHOWN_METRICS, Condition, EnhanceReport, EnhanceResult
 from gancodec.cli import main
-from gancodec.enhance.infer import enhance_frames
+from gancodec.enhance.infer import FrozenEnhancer, enhance_frames
 from gancodec.enhance.net import EnhanceConfig, EnhanceNet
 from gancodec.errors import OutputExistsError
 from gancodec.metrics import PSNR_CAP, temporal_psnr_y
@@ -125,6 +125,21 @@ def test_a_grown_coarse_branch_starts_as_the_network_it_grew_from():
     window = torch.rand(1, 3, 6, 16, 24)
     with torch.no_grad():
         assert torch.equal(grown(window), trained(window))
+
+
+@pytest.mark.parametrize("config", [FLAT, UNET, COARSE], ids=["flat", "unet", "coarse"])
+def test_frozen_network_computes_what_the_network_does(config):
+    """The CPU inference graph (TorchScript, oneDNN; the coarse one with its identity 1x1 conv)."""
+    net = perturbed_net(config=config)
+    for module in net.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.normal_(module.weight, 0.0, 0.1)
+    frozen_net = FrozenEnhancer(net)
+    window = torch.rand(1, config.window, 6, 32, 48)
+    with torch.no_grad():
+        expected = net(window)
+        torch.testing.assert_close(frozen_net(window), expected, rtol=0, atol=1e-5)
+    assert frozen_net._forward is not net  # really frozen, not the eager fallback
 
 
 def test_coarse_factor_must_be_a_power_of_two():

@@ -132,11 +132,18 @@ class EnhanceNet(nn.Module):
         nn.init.zeros_(self.tail.bias)
 
     def forward(self, window: Tensor) -> Tensor:
+        return self.restore(self.features(window), window[:, window.shape[1] // 2])
+
+    def features(self, window: Tensor) -> Tensor:
+        """window (B,T,6,h,w) -> the head's features (B,C,h,w), the coarse context added."""
         b, t, c, h, w = window.shape
-        center = window[:, t // 2]
         x = self.head((window - 0.5).reshape(b, t * c, h, w))
         if self.coarse is not None:
             x = x + self.coarse(x)
+        return x
+
+    def restore(self, x: Tensor, center: Tensor) -> Tensor:
+        """features (B,C,h,w) and the middle frame (B,6,h,w) -> the restored middle frame."""
         skips = []
         for encode, down in zip(self.encoders, self.downs):
             x = encode(x)
