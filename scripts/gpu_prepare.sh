@@ -22,8 +22,10 @@ fetch_wheels() {
 }
 if [ "$MODEL" = enhance ]; then
   rm -rf .gpu && mkdir -p .gpu
-  # 47 sources x 3 conditions x 2 windows of 192x192 (3 decoded frames + the original middle one)
-  .venv/bin/gancodec export-pairs gancodec/train/configs/enhance.toml -o .gpu/pairs --windows 2 --size 192
+  # 47 sources x 3 conditions x WINDOWS windows of SIZE x SIZE (3 decoded frames + the original
+  # middle one); the default 4 x 160 (564 windows, ~33 MB) fits beside the 29.5 MB tree of 0.9.0 (64 MiB travel)
+  .venv/bin/gancodec export-pairs gancodec/train/configs/enhance.toml -o .gpu/pairs \
+    --windows "${WINDOWS:-4}" --size "${SIZE:-160}"
   cp gancodec/weights/gc-enhance-s.safetensors .gpu/init.safetensors  # enhance-gpu.toml's init_weights
   fetch_wheels
   du -sh .gpu .whl
@@ -35,9 +37,10 @@ if [ -z "$START" ]; then  # the newest of the GPU run's last return and the CPU 
     runs/intra-hq/last.ckpt 2>/dev/null | head -n 1 || true)
 fi
 rm -rf .gpu && mkdir -p .gpu .whl
-# every 3rd of the first 60 frames; the two 720p clips thinned to 7 frames each (--max-mpixels 7):
-# about 26 MiB, so that the tree (25.5 MiB) + frames + start (~10 MiB) stay under the 64 MiB that travel (~62 MiB)
-.venv/bin/gancodec export-frames gancodec/train/configs/intra-cc.toml -o .gpu/data --every 3 --max-mpixels 7
+# every 3rd of the first 60 frames; the two 720p clips thinned to 4 frames each (--max-mpixels 4):
+# 23 MB, so that the tree (29.5 MB since 0.9.0) + frames + start (10.2 MB) + wheels stay under the
+# 64 MiB that travel (63.1 MB; with --max-mpixels 7, as until 0.8.0, it came to 67.6 MB: too much)
+.venv/bin/gancodec export-frames gancodec/train/configs/intra-cc.toml -o .gpu/data --every 3 --max-mpixels 4
 if [ -n "$START" ]; then
   # the model only, its large tensors in fp16: the context model is 18.5 MB in fp32, over what travels well
   .venv/bin/python - "$START" .gpu/start.ckpt <<'PY'

@@ -372,3 +372,41 @@ def test_lr_warms_up_again_after_a_resume():
     assert lr_at(cfg, 5000, resumed_at=5000) == pytest.approx(1e-6)
     assert lr_at(cfg, 5049, resumed_at=5000) == pytest.approx(5e-5)
     assert lr_at(cfg, 5200, resumed_at=5000) == pytest.approx(1e-4)
+
+
+def test_batches_cut_from_exported_windows_equal_the_per_sample_path(tmp_path):
+    """Exported windows (of any sizes) are cut into batches in a few numpy ops (the GPU path); the
+    batches are exactly those that cropping sample by sample gives for the same random draws."""
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from gancodec.train.loop import load_config, make_trainer
+
+    rng = np.random.default_rng(5)
+    for name, count, size in (("a", 3, 40), ("b", 2, 24)):
+        np.savez(
+            tmp_path / f"{name}.npz",
+            dec_y=rng.integers(0, 256, (count, 3, size, size), dtype=np.uint8),
+            dec_u=rng.integers(0, 256, (count, 3, size // 2, size // 2), dtype=np.uint8),
+            dec_v=rng.integers(0, 256, (count, 3, size // 2, size // 2), dtype=np.uint8),
+            org_y=rng.integers(0, 256, (count, size, size), dtype=np.uint8),
+            org_u=rng.integers(0, 256, (count, size // 2, size // 2), dtype=np.uint8),
+            org_v=rng.integers(0, 256, (count, size // 2, size // 2), dtype=np.uint8),
+        )
+    cfg = load_config(write_config(
+        tmp_path / "w.toml", name="w", kind="enhance", data=[str(tmp_path / "*.npz")], crop=16, batch=12,
+        model=TINY_ENHANCE,
+    ))  # fmt: skip
+    trainer = make_trainer(cfg, Path(tmp_path), torch.device("cpu"), lambda _: None)
+    trainer.prepare_data()
+    assert trainer.windows is not None and len(trainer.pairs) == 5
+    trainer.rng = np.random.default_rng(1)
+    window, target = trainer.batch()
+    assert window.shape == (12, 3, 6, 8, 8) and target.shape == (12, 6, 8, 8)
+    trainer.rng, trainer.windows = np.random.default_rng(1), None
+    window_ref, target_ref = trainer.batch()
+    assert torch.equal(window, window_ref) and torch.equal(target, target_ref)
+    trainer.rng = np.random.default_rng(2)
+    assert not torch.equal(trainer.batch()[0], window)  # the draws do move

@@ -63,9 +63,7 @@ class EnhanceGanTrainer(EnhanceTrainer):
         super().train()
 
     def compute_loss(self) -> dict[str, torch.Tensor]:
-        samples = [self._sample() for _ in range(self.cfg.batch)]
-        window = torch.stack([s[0] for s in samples]).to(self.device)
-        target = torch.stack([s[1] for s in samples]).to(self.device)
+        window, target = self.batch()
         degraded = window[:, window.shape[1] // 2]
         restored = self.model(window)
         log_mse = 10 * torch.log10(yuv_distortion(target, restored).clamp_min(1e-10))

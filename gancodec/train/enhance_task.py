@@ -133,10 +133,14 @@ def export_pairs(
     return written
 
 
-def _load_windows(path: str) -> list[tuple[list, list, list[int]]]:
-    """An export_pairs() file -> pairs (originals, decoded, the one index to restore)."""
+def _load_window_arrays(path: str) -> dict[str, np.ndarray]:
+    """An export_pairs() file -> its arrays (WINDOW_KEYS), each with the window as first axis."""
     with np.load(path) as a:
-        arrays = {k: a[k] for k in WINDOW_KEYS}
+        return {k: a[k] for k in WINDOW_KEYS}
+
+
+def _windows_as_pairs(arrays: dict[str, np.ndarray]) -> list[tuple[list, list, list[int]]]:
+    """An export_pairs() file's arrays -> pairs (originals, decoded, the one index to restore)."""
     pairs = []
     for i in range(len(arrays["org_y"])):
         decoded = [YuvFrame(*(arrays[f"dec_{p}"][i, j] for p in "yuv")) for j in range(3)]
@@ -158,8 +162,14 @@ class EnhanceTrainer(Trainer):
         exported = sorted(
             p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)) if p.endswith(".npz")
         )
+        # exported windows: (its file's arrays, its row) per pair, so that batches are cut in numpy
+        self.windows: list[tuple[dict[str, np.ndarray], int]] | None = None
         if exported:
-            self.pairs = [pair for path in exported for pair in _load_windows(path)]
+            self.pairs, self.windows = [], []
+            for path in exported:
+                arrays = _load_window_arrays(path)
+                self.pairs += _windows_as_pairs(arrays)
+                self.windows += [(arrays, row) for row in range(len(arrays["org_y"]))]
             self.log(f"data: {len(self.pairs)} exported windows from {len(exported)} files")
             return
         self.pairs = [
@@ -169,18 +179,28 @@ class EnhanceTrainer(Trainer):
         frames = sum(len(o) for o, _, _ in self.pairs)
         self.log(f"data: {len(self.pairs)} compressed clips, {frames} frames")
 
-    def _sample(self) -> tuple[torch.Tensor, torch.Tensor]:
-        original, decoded, restorable = self.pairs[self.rng.integers(len(self.pairs))]
+    def _draw(self) -> tuple[int, int, int, int, list[int], bool]:
+        """One sample's random choices: pair, frame to restore, crop corner (even), mirrored axes,
+        window reversal. Augmentation because the training set is small."""
+        index = int(self.rng.integers(len(self.pairs)))
+        original, _, restorable = self.pairs[index]
         t = restorable[int(self.rng.integers(len(restorable)))]
-        radius = self.model.config.window // 2
-        indexes = [min(max(t + d, 0), len(original) - 1) for d in range(-radius, radius + 1)]
         h, w = original[0].y.shape
         s = self.cfg.crop
         top, left = 2 * self.rng.integers((h - s) // 2 + 1), 2 * self.rng.integers((w - s) // 2 + 1)
-        # Augmentation (the training set is small): mirror either axis, play the window backwards.
         flip_dims = [d for d in (-1, -2) if self.rng.random() < 0.5]
-        if self.rng.random() < 0.5:
+        reverse = bool(self.rng.random() < 0.5)
+        return index, t, int(top), int(left), flip_dims, reverse
+
+    def _sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One sample on the CPU: (window (T, 6, crop/2, crop/2), target (6, crop/2, crop/2))."""
+        index, t, top, left, flip_dims, reverse = self._draw()
+        original, decoded, _ = self.pairs[index]
+        radius = self.model.config.window // 2
+        indexes = [min(max(t + d, 0), len(original) - 1) for d in range(-radius, radius + 1)]
+        if reverse:
             indexes.reverse()
+        s = self.cfg.crop
 
         def crop(frame: YuvFrame) -> torch.Tensor:
             y, uv = _planes(frame, top, left, s)
@@ -191,10 +211,38 @@ class EnhanceTrainer(Trainer):
         window = torch.stack([crop(decoded[i]) for i in indexes])
         return window, crop(original[t])
 
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch on self.device: (window (B, T, 6, crop/2, crop/2), target (B, 6, crop/2, crop/2)).
+
+        From stacked windows the crops are numpy views copied once and packed on the device (on a
+        GPU, cutting samples one by one in Python took longer than the step itself)."""
+        if self.windows is None or self.model.config.window != 3:
+            samples = [self._sample() for _ in range(self.cfg.batch)]
+            return (torch.stack([s[0] for s in samples]).to(self.device),
+                    torch.stack([s[1] for s in samples]).to(self.device))  # fmt: skip
+        s = self.cfg.crop
+        planes: dict[str, list[np.ndarray]] = {k: [] for k in WINDOW_KEYS}
+        for _ in range(self.cfg.batch):
+            index, _, top, left, flip_dims, reverse = self._draw()
+            arrays, row = self.windows[index]
+            order = [2, 1, 0] if reverse else [0, 1, 2]
+            for key in WINDOW_KEYS:
+                half = 1 if key.endswith("y") else 2
+                r = (slice(top // half, (top + s) // half), slice(left // half, (left + s) // half))
+                crop = arrays[key][row][(order, *r)] if key.startswith("dec") else arrays[key][row][r]
+                planes[key].append(np.flip(crop, axis=flip_dims) if flip_dims else crop)
+
+        def pack(prefix: str) -> torch.Tensor:  # -> (B, [T,] 6, s/2, s/2) floats in [0, 1]
+            y, u, v = (torch.from_numpy(np.stack(planes[f"{prefix}_{p}"])).to(self.device) for p in "yuv")
+            lead = y.shape[:-2]
+            y = y.reshape(-1, 1, s, s).float() / 255.0
+            uv = torch.stack([u, v], dim=-3).reshape(-1, 2, s // 2, s // 2).float() / 255.0
+            return pack_planes(y, uv).reshape(*lead, 6, s // 2, s // 2)
+
+        return pack("dec"), pack("org")
+
     def compute_loss(self) -> dict[str, torch.Tensor]:
-        samples = [self._sample() for _ in range(self.cfg.batch)]
-        window = torch.stack([s[0] for s in samples]).to(self.device)
-        target = torch.stack([s[1] for s in samples]).to(self.device)
+        window, target = self.batch()
         restored = self.model(window)
         distortion = yuv_distortion(target, restored)
         before = yuv_distortion(target, window[:, window.shape[1] // 2])
