@@ -20,7 +20,16 @@ import numpy as np
 import torch
 
 from gancodec import __version__
-from gancodec.bitstream import FRAME_I, FRAME_P, RECORD_AUDIO, GcvReader, GcvWriter, Record, StreamHeader
+from gancodec.bitstream import (
+    FRAME_I,
+    FRAME_P,
+    RECORD_AUDIO,
+    GcvReader,
+    GcvWriter,
+    Record,
+    StreamHeader,
+    recorded_quality,
+)
 from gancodec.errors import BitstreamError, GancodecError, InputError, UsageError
 from gancodec.fileio import atomic_output, check_output, open_gcv
 from gancodec.io import VideoReader, VideoWriter, output_format
@@ -142,6 +151,7 @@ def encode_file(
         raise UsageError(f"unknown --preset '{preset}' (choose from: {', '.join(PRESET_STEPS)})")
     if not QUALITY_MIN <= quality <= QUALITY_MAX:
         raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
+    quality = recorded_quality(quality)
     if frames is not None and frames < 1:
         raise UsageError("--frames must be at least 1")
     if not 1 <= gop <= MAX_GOP:

@@ -109,6 +109,12 @@ def quality_to_milli(quality: float) -> int:
     return round(quality * 1000)
 
 
+def recorded_quality(quality: float) -> float:
+    """The quality a record carries for `quality` (1/1000 steps): what the decoder will use, so the
+    encoder must code with it too."""
+    return quality_to_milli(quality) / 1000
+
+
 def _str8(text: str) -> bytes:
     data = text.encode("ascii")
     if len(data) > 255:

@@ -155,6 +155,9 @@ class EnhanceTrainer(Trainer):
         self.optimizers = {"optimizer": torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)}
         self.task = {**DEFAULT_TASK, **self.cfg.task}
         self.rng = np.random.default_rng(self.cfg.seed)
+        self.pairs: list[tuple[list, list, list[int]]] = []
+        # exported windows: (its file's arrays, its row) per pair, so that batches are cut in numpy
+        self.windows: list[tuple[dict[str, np.ndarray], int]] | None = None
 
     def prepare_data(self) -> None:
         """self.pairs: (original frames, decoded frames, the indexes a sample may restore)."""
@@ -162,8 +165,7 @@ class EnhanceTrainer(Trainer):
         exported = sorted(
             p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)) if p.endswith(".npz")
         )
-        # exported windows: (its file's arrays, its row) per pair, so that batches are cut in numpy
-        self.windows: list[tuple[dict[str, np.ndarray], int]] | None = None
+        self.windows = None
         if exported:
             self.pairs, self.windows = [], []
             for path in exported:
