@@ -23,6 +23,7 @@ from gancodec import __version__
 from gancodec.bitstream import (
     FRAME_I,
     FRAME_P,
+    INDEX_ENTRY_BYTES,
     RECORD_AUDIO,
     GcvReader,
     GcvWriter,
@@ -40,6 +41,7 @@ from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
 from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
 from gancodec.models.yuv import YuvFrame
+from gancodec.ratecontrol import RateController
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 DEFAULT_GOP = 32
@@ -62,6 +64,7 @@ class CodingSummary:
     psnr_y: float | None = None
     psnr_yuv: float | None = None
     concealed: list[int] = field(default_factory=list)
+    qualities: tuple[float, float] | None = None  # (lowest, highest) frame quality under --bitrate
 
     @property
     def kbps(self) -> float:
@@ -137,9 +140,12 @@ def encode_file(
     preset: str = DEFAULT_PRESET,
     gop: int = DEFAULT_GOP,
     scene_cuts: bool = True,
+    bitrate: float | None = None,
 ) -> CodingSummary:
     """Encodes a video into a .gcv file.
 
+    `bitrate` (bit/s): instead of one `quality` for every frame, each frame's quality is chosen to
+    meet that average video bitrate (ratecontrol.py; the records carry the qualities).
     `gop`: intra period -- every gop-th frame is an I-frame, the others P-frames predicted from the
     previous decoded frame (1 = all intra).
     `scene_cuts`: a frame is also coded as an I-frame when that is smaller than its P-frame (a scene
@@ -152,6 +158,8 @@ def encode_file(
     if not QUALITY_MIN <= quality <= QUALITY_MAX:
         raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
     quality = recorded_quality(quality)
+    if bitrate is not None and not bitrate > 0:
+        raise UsageError(f"--bitrate must be positive (got {bitrate:g})")
     if frames is not None and frames < 1:
         raise UsageError("--frames must be at least 1")
     if not 1 <= gop <= MAX_GOP:
@@ -163,10 +171,15 @@ def encode_file(
     start = time.perf_counter()
     with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
         ensure_memory_for(reader.width, reader.height, model.config.stride)
+        metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
+        rate = None
+        if bitrate is not None:
+            rate = RateController(bitrate, float(reader.fps), gop, reader.width * reader.height)
+            quality = rate.quality(0)  # the header's: the first frame's
+            metadata["rate_control"] = f"average bitrate {bitrate:.0f} bit/s"
         header = StreamHeader(
             width=reader.width, height=reader.height, fps=reader.fps, model_id=model_id,
-            weights_sha256=weights_sha, quality=quality, gop=gop,
-            metadata={"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name},
+            weights_sha256=weights_sha, quality=quality, gop=gop, metadata=metadata,
         )  # fmt: skip
         total = (
             min(frames, reader.frame_count)
@@ -179,11 +192,23 @@ def encode_file(
             audio = extract_audio(input_path) if reader.has_audio else None
             if audio:
                 writer.write_record(Record(RECORD_AUDIO, 0, quality, [audio]))
+            if rate:
+                rate.overhead(8 * f.tell())
             count = 0
             coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts)
+            used = []
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
-                coded = coder.encode(frame, count - 1, quality, reconstruct=measure_psnr)
-                writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, quality, coded.streams))
+                q = rate.quality(count - 1) if rate else quality
+                if rate and count == 1:  # a probe: what do this video's I-frames cost?
+                    rate.calibrate("I", q, 8 * Record(FRAME_I, 0, q, coder.encode(frame, 0, q).streams).size)
+                    coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts)
+                    q = rate.quality(0)
+                coded = coder.encode(frame, count - 1, q, reconstruct=measure_psnr)
+                size = writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, q, coded.streams))
+                if rate:
+                    kind = "I" if coded.kind == FRAME_TYPE_I else "P"
+                    rate.coded(count - 1, kind, q, 8 * (size + INDEX_ENTRY_BYTES))
+                    used.append(q)
                 if measure_psnr:
                     psnrs.append(frame_psnr(frame, coder.reference))
                 if progress:
@@ -196,6 +221,8 @@ def encode_file(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
         nbytes, time.perf_counter() - start,
     )  # fmt: skip
+    if used:
+        summary.qualities = (min(used), max(used))
     if psnrs:
         summary.psnr_y = sum(p.y for p in psnrs) / len(psnrs)
         summary.psnr_yuv = sum(p.yuv for p in psnrs) / len(psnrs)

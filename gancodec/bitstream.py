@@ -88,6 +88,11 @@ class Record:
     streams: list[bytes]
     offset: int = 0
 
+    @property
+    def size(self) -> int:
+        """Bytes this record takes in a file."""
+        return len(self.to_bytes())
+
     def to_bytes(self) -> bytes:
         if len(self.streams) > MAX_STREAMS:
             raise ValueError("too many streams in one record")
@@ -103,6 +108,10 @@ class Record:
     @property
     def payload_bytes(self) -> int:
         return sum(len(s) for s in self.streams)
+
+
+INDEX_ENTRY = "<IQB"  # frame number, offset, type: one per frame in the index trailer
+INDEX_ENTRY_BYTES = struct.calcsize(INDEX_ENTRY)
 
 
 def quality_to_milli(quality: float) -> int:
@@ -273,7 +282,7 @@ class GcvWriter:
 
     def close(self) -> None:
         """Writes the index trailer and patches the frame count into the header."""
-        index = b"".join(struct.pack("<IQB", n, off, t) for n, off, t in self._index)
+        index = b"".join(struct.pack(INDEX_ENTRY, n, off, t) for n, off, t in self._index)
         index_offset = self.f.tell()
         self.f.write(Record(RECORD_INDEX, len(self._index), self.header.quality, [index]).to_bytes())
         self.f.write(struct.pack("<Q", index_offset) + TRAILER_MAGIC)

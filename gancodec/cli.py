@@ -125,8 +125,14 @@ def main() -> None:
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(), help="Output .gcv [default: INPUT with .gcv suffix].")
 @click.option(
-    "--quality", type=float, default=4.0, help="1 (smallest file) .. 8 (best picture), fractional allowed."
-)
+    "--quality", type=float, default=None,
+    help="1 (smallest file) .. 8 (best picture), fractional allowed.  [default: 4]",
+)  # fmt: skip
+@click.option(
+    "--bitrate", default=None, metavar="RATE",
+    help="Target average video bitrate, e.g. 500k or 1.5M (bit/s): each frame's quality is chosen "
+    "to meet it (one pass, like x264's ABR) instead of one --quality.",
+)  # fmt: skip
 @click.option(
     "--preset", type=click.Choice(["fast", "slow"]), default="fast", show_default=True,
     help="Encoder effort: slow (experimental) searches each frame's latents on the RD loss, ~15x slower, "
@@ -152,6 +158,7 @@ def encode(
     input_path,
     output,
     quality,
+    bitrate,
     preset,
     gop,
     scene_cuts,
@@ -168,17 +175,27 @@ def encode(
 ):
     """Encode a video into a .gcv file."""
     from gancodec.api import encode_file
+    from gancodec.ratecontrol import parse_bitrate
 
+    if quality is not None and bitrate is not None:
+        raise UsageError("give --quality or --bitrate, not both")
+    target = parse_bitrate(bitrate) if bitrate is not None else None
     with progress_bar(quiet, "encode") as progress:
         s = encode_file(
-            input_path, output, quality=quality, frames=frames, overwrite=overwrite,
-            size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
-            progress=progress, device=device, preset=preset, gop=gop, scene_cuts=scene_cuts,
+            input_path, output, quality=4.0 if quality is None else quality, frames=frames,
+            overwrite=overwrite, size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
+            progress=progress, device=device, preset=preset, gop=gop, scene_cuts=scene_cuts, bitrate=target,
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "
         f"{s.kbps:.1f} kbit/s, {s.bpp:.4f} bpp, {s.coding_fps:.1f} fps"
     )
+    if s.qualities:
+        line += f" (target {target / 1000:.1f} kbit/s, quality {s.qualities[0]:g}..{s.qualities[1]:g})"
+        if s.kbps * 1000 > 1.1 * target and s.qualities[1] <= 1:
+            line += f"\ngancodec: note: {bitrate} is below what quality 1 reaches on this video"
+        elif s.kbps * 1000 < 0.9 * target and s.qualities[0] >= 8:
+            line += f"\ngancodec: note: {bitrate} is above what quality 8 reaches on this video"
     if s.psnr_y is not None:
         line += f", PSNR-Y {s.psnr_y:.2f} dB, PSNR-YUV {s.psnr_yuv:.2f} dB"
     _report(line, s.to_dict(), quiet, as_json)

@@ -52,7 +52,14 @@ def format_description(d: dict) -> str:
         f"  model     {d['model_id']} (weights sha256 {d['weights_sha256'][:16]}…), coder {d['entropy_coder']}",
         f"  quality   {d['quality']:g}",
         f"  size      {d['file_bytes']} bytes, {d['kbps']:.1f} kbit/s, {d['bpp']:.4f} bpp",
-        "  frame  type   bytes",
     ]
-    lines += [f"  {fr['frame']:5d}  {fr['type']:>4}  {fr['bytes']:6d}" for fr in d["frames"]]
+    qualities = {fr["quality"] for fr in d["frames"]}
+    if "rate_control" in d["metadata"]:
+        lines[-2] = f"  quality   {min(qualities):g}..{max(qualities):g} per frame ({d['metadata']['rate_control']})"
+    if len(qualities) > 1:  # rate control: each frame's own
+        lines.append("  frame  type   bytes  quality")
+        lines += [f"  {fr['frame']:5d}  {fr['type']:>4}  {fr['bytes']:6d}  {fr['quality']:7g}" for fr in d["frames"]]
+    else:
+        lines.append("  frame  type   bytes")
+        lines += [f"  {fr['frame']:5d}  {fr['type']:>4}  {fr['bytes']:6d}" for fr in d["frames"]]
     return "\n".join(lines)

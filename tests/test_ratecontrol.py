@@ -1,0 +1,92 @@
+"""--bitrate: one-pass rate control over the per-frame quality (gancodec/ratecontrol.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import write_clip
+
+from gancodec.api import decode_file, encode_file
+from gancodec.bitstream import FRAME_I, FRAME_P, GcvReader
+from gancodec.cli import main
+from gancodec.errors import UsageError
+from gancodec.io import VideoReader
+from gancodec.metrics import frame_psnr
+from gancodec.ratecontrol import RateController, parse_bitrate
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("rc") / "long.mkv", width=96, height=64, count=24)
+
+
+def frame_qualities(path) -> list[float]:
+    with open(path, "rb") as f:
+        reader = GcvReader(f)
+        return [r.quality for r in reader.records() if r.type in (FRAME_I, FRAME_P)]
+
+
+def test_bitrate_is_met_and_the_decoder_agrees(long_clip, tmp_path):
+    """A target taken from a fixed-quality encode is met within 15 %, twice the target gives a
+    larger file, and the encoder's reconstruction is what the decoder shows (qualities vary)."""
+    fixed = encode_file(long_clip, tmp_path / "q3.gcv", quality=3.0, gop=8)
+    for factor in (1.0, 2.0):
+        target = fixed.kbps * 1000 * factor
+        out = tmp_path / f"rc{factor}.gcv"
+        summary = encode_file(long_clip, out, bitrate=target, gop=8, measure_psnr=True)
+        assert summary.kbps * 1000 == pytest.approx(target, rel=0.15), (summary.kbps, target / 1000)
+        qualities = frame_qualities(out)
+        assert len(qualities) == 24 and summary.qualities == (min(qualities), max(qualities))
+        decode_file(out, tmp_path / f"rc{factor}.mkv")
+        with VideoReader(long_clip) as a, VideoReader(tmp_path / f"rc{factor}.mkv") as b:
+            psnr = np.mean([frame_psnr(x, y).y for x, y in zip(a.frames(), b.frames())])
+        assert summary.psnr_y == pytest.approx(psnr, abs=1e-9)
+    assert (tmp_path / "rc2.0.gcv").stat().st_size > 1.5 * (tmp_path / "rc1.0.gcv").stat().st_size
+
+
+def test_quality_steps_are_bounded_and_clamped():
+    """A starved target drives the quality to 1 and no lower, in steps of at most MAX_STEP."""
+    rate = RateController(1_000, fps=30, gop=4, pixels=352 * 288)
+    last = None
+    for index in range(12):
+        q = rate.quality(index)
+        assert 1.0 <= q <= 8.0
+        if last is not None:
+            assert abs(q - last) <= 0.25 + 1e-9
+        rate.coded(index, "I" if index % 4 == 0 else "P", q, 20_000)
+        last = q
+    assert last == 1.0
+
+
+@pytest.mark.parametrize("text, value", [("500k", 5e5), ("1.5M", 1.5e6), ("800000", 8e5), (" 64K ", 64e3)])
+def test_bitrate_parsing(text, value):
+    assert parse_bitrate(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "0", "-5k", "5x", "1.5.2M"])
+def test_bad_bitrates_are_usage_errors(text):
+    with pytest.raises(UsageError, match="--bitrate"):
+        parse_bitrate(text)
+
+
+@pytest.mark.parametrize(
+    "args, text",
+    [(["--bitrate", "500k", "--quality", "4"], "not both"), (["--bitrate", "fast"], "--bitrate")],
+)
+def test_bitrate_cli_errors_are_one_line(clip, tmp_path, args, text):
+    out = tmp_path / "x.gcv"
+    result = CliRunner().invoke(main, ["encode", str(clip), "-o", str(out), *args])
+    assert result.exit_code != 0 and not out.exists()
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("gancodec: error:") and text in lines[0], result.stderr
+
+
+def test_bitrate_cli_summary_and_info_show_the_qualities(long_clip, tmp_path):
+    out = str(tmp_path / "x.gcv")
+    result = CliRunner().invoke(main, ["encode", str(long_clip), "-o", out, "--bitrate", "40k", "--gop", "8"])
+    assert result.exit_code == 0, result.output
+    assert "target 40.0 kbit/s" in result.stderr
+    info = CliRunner().invoke(main, ["info", out])
+    assert info.exit_code == 0 and "per frame (average bitrate 40000 bit/s)" in info.output
+    assert "  frame  type   bytes  quality" in info.output
