@@ -171,21 +171,21 @@ def encode_file(
     start = time.perf_counter()
     with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
         ensure_memory_for(reader.width, reader.height, model.config.stride)
+        total = (
+            min(frames, reader.frame_count)
+            if frames and reader.frame_count
+            else frames or reader.frame_count or None
+        )
         metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
         rate = None
         if bitrate is not None:
-            rate = RateController(bitrate, float(reader.fps), gop, reader.width * reader.height)
+            rate = RateController(bitrate, float(reader.fps), gop, reader.width * reader.height, total)
             quality = rate.quality(0)  # the header's: the first frame's
             metadata["rate_control"] = f"average bitrate {bitrate:.0f} bit/s"
         header = StreamHeader(
             width=reader.width, height=reader.height, fps=reader.fps, model_id=model_id,
             weights_sha256=weights_sha, quality=quality, gop=gop, metadata=metadata,
         )  # fmt: skip
-        total = (
-            min(frames, reader.frame_count)
-            if frames and reader.frame_count
-            else frames or reader.frame_count or None
-        )
         psnrs = []
         with open(tmp, "wb") as f:
             writer = GcvWriter(f, header)

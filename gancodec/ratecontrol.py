@@ -45,11 +45,13 @@ class RateController:
     """Chooses each frame's quality for a target bitrate. Call quality() before coding frame
     `index`, then coded() with what that frame cost."""
 
-    def __init__(self, bits_per_second: float, fps: float, gop: int, pixels: int):
+    def __init__(self, bits_per_second: float, fps: float, gop: int, pixels: int, frames: int | None = None):
         self.frame_budget = bits_per_second / fps  # bits
         self.gop = gop
-        # the frames whose cost the next choice plans for: at least an intra period and a second
+        # the frames whose cost the next choice plans for: at least an intra period and a second,
+        # fewer near the end of a video of known length (`frames`)
         self.horizon = max(gop, round(fps), 1)
+        self.total = frames
         prior = math.log(PRIOR_BPP * pixels) - SLOPE * PRIOR_QUALITY
         self.offset = {"I": prior, "P": prior + math.log(P_TO_I)}
         self.measured = {"I": False, "P": False}
@@ -60,9 +62,10 @@ class RateController:
 
     def quality(self, index: int) -> float:
         """The quality to code frame `index` with (as a record carries it)."""
-        intra, inter = self._mix(index)
-        allowed = self.frame_budget * self.horizon + ERROR_SHARE * (self.frame_budget * self.frames - self.spent)
-        allowed = max(allowed, 0.1 * self.frame_budget * self.horizon)  # a deficit never asks for nothing
+        horizon = self.horizon if not self.total else max(1, min(self.horizon, self.total - index))
+        intra, inter = self._mix(index, horizon)
+        allowed = self.frame_budget * horizon + ERROR_SHARE * (self.frame_budget * self.frames - self.spent)
+        allowed = max(allowed, 0.1 * self.frame_budget * horizon)  # a deficit never asks for nothing
         unit_cost = intra * math.exp(self.offset["I"]) + inter * math.exp(self.offset["P"])
         q = (math.log(allowed) - math.log(unit_cost)) / SLOPE
         if self.last_quality is not None:
@@ -93,11 +96,11 @@ class RateController:
         self.frames += 1
         self.last_quality = quality
 
-    def _mix(self, index: int) -> tuple[int, int]:
-        """How many of frames index .. index + horizon - 1 the intra period makes I-frames."""
+    def _mix(self, index: int, horizon: int) -> tuple[int, int]:
+        """How many of frames index .. index + horizon - 1 the intra period makes I- and P-frames."""
         if self.gop <= 1:
-            return self.horizon, 0
+            return horizon, 0
         first = index if self.last_intra is None else self.last_intra + self.gop
         first = max(first, index)
-        intra = 0 if first >= index + self.horizon else 1 + (index + self.horizon - 1 - first) // self.gop
-        return intra, self.horizon - intra
+        intra = 0 if first >= index + horizon else 1 + (index + horizon - 1 - first) // self.gop
+        return intra, horizon - intra

@@ -90,3 +90,11 @@ def test_bitrate_cli_summary_and_info_show_the_qualities(long_clip, tmp_path):
     info = CliRunner().invoke(main, ["info", out])
     assert info.exit_code == 0 and "per frame (average bitrate 40000 bit/s)" in info.output
     assert "  frame  type   bytes  quality" in info.output
+
+
+def test_a_short_video_of_known_length_meets_the_target(long_clip, tmp_path):
+    """Near the end of a video of known length the plan shrinks to the frames left, so even a few
+    frames (whose planning horizon would otherwise be a whole second) meet the target."""
+    fixed = encode_file(long_clip, tmp_path / "q.gcv", quality=4.0, frames=4)
+    summary = encode_file(long_clip, tmp_path / "r.gcv", bitrate=fixed.kbps * 1000, frames=4)
+    assert summary.kbps == pytest.approx(fixed.kbps, rel=0.15), (summary.kbps, fixed.kbps)
