@@ -119,6 +119,11 @@ def ensure_memory_for(width: int, height: int, stride: int) -> None:
         )
 
 
+def _stream_bits(record_bytes: int) -> int:
+    """What a frame record of `record_bytes` adds to a .gcv: itself and its entry in the index."""
+    return 8 * (record_bytes + INDEX_ENTRY_BYTES)
+
+
 def default_output(input_path: str | os.PathLike, suffix: str) -> Path:
     p = Path(input_path)
     return p.with_name(p.stem + suffix)
@@ -200,14 +205,14 @@ def encode_file(
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
                 q = rate.quality(count - 1) if rate else quality
                 if rate and count == 1:  # a probe: what do this video's I-frames cost?
-                    rate.calibrate("I", q, 8 * Record(FRAME_I, 0, q, coder.encode(frame, 0, q).streams).size)
+                    probe = Record(FRAME_I, 0, q, coder.encode(frame, 0, q).streams)
+                    rate.calibrate("I", q, _stream_bits(probe.size))
                     coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts)
                     q = rate.quality(0)
                 coded = coder.encode(frame, count - 1, q, reconstruct=measure_psnr)
                 size = writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, q, coded.streams))
                 if rate:
-                    kind = "I" if coded.kind == FRAME_TYPE_I else "P"
-                    rate.coded(count - 1, kind, q, 8 * (size + INDEX_ENTRY_BYTES))
+                    rate.coded(count - 1, "I" if coded.kind == FRAME_TYPE_I else "P", q, _stream_bits(size))
                     used.append(q)
                 if measure_psnr:
                     psnrs.append(frame_psnr(frame, coder.reference))

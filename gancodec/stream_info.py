@@ -50,12 +50,10 @@ def format_description(d: dict) -> str:
             f" ({d['duration_s']:.2f} s), gop {d['gop']}"
         ),
         f"  model     {d['model_id']} (weights sha256 {d['weights_sha256'][:16]}…), coder {d['entropy_coder']}",
-        f"  quality   {d['quality']:g}",
+        _quality_line(d),
         f"  size      {d['file_bytes']} bytes, {d['kbps']:.1f} kbit/s, {d['bpp']:.4f} bpp",
     ]
     qualities = {fr["quality"] for fr in d["frames"]}
-    if "rate_control" in d["metadata"]:
-        lines[-2] = f"  quality   {min(qualities):g}..{max(qualities):g} per frame ({d['metadata']['rate_control']})"
     if len(qualities) > 1:  # rate control: each frame's own
         lines.append("  frame  type   bytes  quality")
         lines += [f"  {fr['frame']:5d}  {fr['type']:>4}  {fr['bytes']:6d}  {fr['quality']:7g}" for fr in d["frames"]]
@@ -63,3 +61,11 @@ def format_description(d: dict) -> str:
         lines.append("  frame  type   bytes")
         lines += [f"  {fr['frame']:5d}  {fr['type']:>4}  {fr['bytes']:6d}" for fr in d["frames"]]
     return "\n".join(lines)
+
+
+def _quality_line(d: dict) -> str:
+    rate_control = d["metadata"].get("rate_control")
+    if not rate_control or not d["frames"]:
+        return f"  quality   {d['quality']:g}"
+    qualities = [fr["quality"] for fr in d["frames"]]
+    return f"  quality   {min(qualities):g}..{max(qualities):g} per frame ({rate_control})"
