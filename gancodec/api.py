@@ -36,7 +36,7 @@ from gancodec.fileio import atomic_output, check_output, open_gcv
 from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio, output_codec
 from gancodec.metrics import frame_psnr
-from gancodec.models.inter import FRAME_TYPE_I, FRAME_TYPE_P, CodedFrame, VideoCoder
+from gancodec.models.inter import DEFAULT_INTRA_BOOST, FRAME_TYPE_I, FRAME_TYPE_P, CodedFrame, VideoCoder
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
 from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
@@ -146,6 +146,7 @@ def encode_file(
     gop: int = DEFAULT_GOP,
     scene_cuts: bool = True,
     bitrate: float | None = None,
+    intra_boost: float = DEFAULT_INTRA_BOOST,
 ) -> CodingSummary:
     """Encodes a video into a .gcv file.
 
@@ -157,6 +158,8 @@ def encode_file(
     cut), and the intra period restarts there (models/inter.py).
     `preset`: "fast" (one pass of the analysis transform) or "slow" (each frame's latents are
     refined by a short rate-distortion search, models/refine.py); the decoder is the same.
+    `intra_boost`: quality added to the I-frames that P-frames predict from (gop > 1; x264's
+    --ipratio does the same); 0 codes every frame at one quality.
     """
     if preset not in PRESET_STEPS:
         raise UsageError(f"unknown --preset '{preset}' (choose from: {', '.join(PRESET_STEPS)})")
@@ -169,6 +172,8 @@ def encode_file(
         raise UsageError("--frames must be at least 1")
     if not 1 <= gop <= MAX_GOP:
         raise UsageError(f"--gop must be between 1 and {MAX_GOP} (got {gop})")
+    if not 0 <= intra_boost <= QUALITY_MAX - QUALITY_MIN:
+        raise UsageError(f"--intra-boost must be between 0 and {QUALITY_MAX - QUALITY_MIN:g} (got {intra_boost:g})")
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".gcv")
     check_output(output_path, overwrite, inputs=(input_path,))
@@ -182,9 +187,11 @@ def encode_file(
             else frames or reader.frame_count or None
         )
         metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
+        if gop > 1:
+            metadata["intra_boost"] = f"{intra_boost:g}"
         rate = None
         if bitrate is not None:
-            rate = RateController(bitrate, float(reader.fps), gop, reader.width * reader.height, total)
+            rate = RateController(bitrate, float(reader.fps), gop, reader.width * reader.height, total, intra_boost)
             quality = rate.quality(0)  # the header's: the first frame's
             metadata["rate_control"] = f"average bitrate {bitrate:.0f} bit/s"
         header = StreamHeader(
@@ -200,20 +207,26 @@ def encode_file(
             if rate:
                 rate.overhead(8 * f.tell())
             count = 0
-            coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts)
+            def new_coder() -> VideoCoder:
+                return VideoCoder(
+                    model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts, intra_boost
+                )
+
+            coder = new_coder()
             used = []
             for count, frame in enumerate(reader.frames(limit=frames), start=1):
                 q = rate.quality(count - 1) if rate else quality
                 if rate and count == 1:  # a probe: what do this video's I-frames cost?
-                    probe = Record(FRAME_I, 0, q, coder.encode(frame, 0, q).streams)
-                    rate.calibrate("I", q, _stream_bits(probe.size))
-                    coder = VideoCoder(model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts)
+                    probe = coder.encode(frame, 0, q)
+                    rate.calibrate("I", probe.quality, _stream_bits(Record(FRAME_I, 0, q, probe.streams).size))
+                    coder = new_coder()
                     q = rate.quality(0)
                 coded = coder.encode(frame, count - 1, q, reconstruct=measure_psnr)
-                size = writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, q, coded.streams))
+                record = Record(_RECORD_TYPES[coded.kind], count - 1, coded.quality, coded.streams)
+                size = writer.write_record(record)
                 if rate:
-                    rate.coded(count - 1, "I" if coded.kind == FRAME_TYPE_I else "P", q, _stream_bits(size))
-                    used.append(q)
+                    rate.coded(count - 1, "I" if coded.kind == FRAME_TYPE_I else "P", coded.quality, _stream_bits(size))
+                    used.append(q)  # the plan's; an I-frame's own is intra_boost higher
                 if measure_psnr:
                     psnrs.append(frame_psnr(frame, coder.reference))
                 if progress:

@@ -143,6 +143,11 @@ def main() -> None:
     help="Intra period: an I-frame every N frames, P-frames (motion + residual) between; 1 = all intra.",
 )  # fmt: skip
 @click.option(
+    "--intra-boost", type=float, default=1.5, show_default=True,  # = models.inter.DEFAULT_INTRA_BOOST
+    help="Quality added to the I-frames that P-frames predict from (like x264's --ipratio); 0 = one "
+    "quality for every frame. No effect with --gop 1.",
+)  # fmt: skip
+@click.option(
     "--scenecut/--no-scenecut", "scene_cuts", default=True, show_default=True,
     help="Code a frame as an I-frame where that is smaller than the P-frame (scene cuts); the intra "
     "period restarts there.",
@@ -161,6 +166,7 @@ def encode(
     bitrate,
     preset,
     gop,
+    intra_boost,
     scene_cuts,
     frames,
     size,
@@ -185,6 +191,7 @@ def encode(
             input_path, output, quality=4.0 if quality is None else quality, frames=frames,
             overwrite=overwrite, size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
             progress=progress, device=device, preset=preset, gop=gop, scene_cuts=scene_cuts, bitrate=target,
+            intra_boost=intra_boost,
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "

@@ -10,6 +10,8 @@ period) would cost what the target allows them, plus a share of the error accumu
 quality moves at most MAX_STEP per frame, so the picture does not pump. The first frame is coded
 twice: once to learn what this video's I-frames cost (a prior from the eval clips can be off by 2x,
 and a poor first I-frame is the reference of every P-frame after it), then at the quality chosen.
+The quality chosen is the P-frames'; I-frames are coded `intra_boost` higher (models/inter.py), and
+the plan prices them so.
 """
 
 from __future__ import annotations
@@ -45,9 +47,18 @@ class RateController:
     """Chooses each frame's quality for a target bitrate. Call quality() before coding frame
     `index`, then coded() with what that frame cost."""
 
-    def __init__(self, bits_per_second: float, fps: float, gop: int, pixels: int, frames: int | None = None):
+    def __init__(
+        self,
+        bits_per_second: float,
+        fps: float,
+        gop: int,
+        pixels: int,
+        frames: int | None = None,
+        intra_boost: float = 0.0,
+    ):
         self.frame_budget = bits_per_second / fps  # bits
         self.gop = gop
+        self.intra_boost = intra_boost if gop > 1 else 0.0  # as VideoCoder applies it
         # the frames whose cost the next choice plans for: at least an intra period and a second,
         # fewer near the end of a video of known length (`frames`)
         self.horizon = max(gop, round(fps), 1)
@@ -59,18 +70,21 @@ class RateController:
         self.frames = 0
         self.last_intra: int | None = None
         self.last_quality: float | None = None
+        self.planned: float | None = None
 
     def quality(self, index: int) -> float:
-        """The quality to code frame `index` with (as a record carries it)."""
+        """The quality to code frame `index` with (as a record carries it; an I-frame gets
+        `intra_boost` more)."""
         horizon = self.horizon if not self.total else max(1, min(self.horizon, self.total - index))
         intra, inter = self._mix(index, horizon)
         allowed = self.frame_budget * horizon + ERROR_SHARE * (self.frame_budget * self.frames - self.spent)
         allowed = max(allowed, 0.1 * self.frame_budget * horizon)  # a deficit never asks for nothing
-        unit_cost = intra * math.exp(self.offset["I"]) + inter * math.exp(self.offset["P"])
+        unit_cost = intra * math.exp(self.offset["I"] + SLOPE * self.intra_boost) + inter * math.exp(self.offset["P"])
         q = (math.log(allowed) - math.log(unit_cost)) / SLOPE
         if self.last_quality is not None:
             q = min(max(q, self.last_quality - MAX_STEP), self.last_quality + MAX_STEP)
-        return recorded_quality(min(max(q, QUALITY_MIN), QUALITY_MAX))
+        self.planned = recorded_quality(min(max(q, QUALITY_MIN), QUALITY_MAX))
+        return self.planned
 
     def calibrate(self, kind: str, quality: float, bits: int) -> None:
         """Learns what a `kind` frame ("I" or "P") costs from one coded at `quality` in `bits`."""
@@ -88,13 +102,14 @@ class RateController:
         self.spent += bits
 
     def coded(self, index: int, kind: str, quality: float, bits: int) -> None:
-        """Frame `index` went into the stream as `kind` at `quality`, costing `bits`."""
+        """Frame `index` went into the stream as `kind` at `quality` (boosted, for an I-frame),
+        costing `bits`."""
         self.calibrate(kind, quality, bits)
         if kind == "I":
             self.last_intra = index
         self.spent += bits
         self.frames += 1
-        self.last_quality = quality
+        self.last_quality = self.planned if self.planned is not None else quality  # the frames' pace, unboosted
 
     def _mix(self, index: int, horizon: int) -> tuple[int, int]:
         """How many of frames index .. index + horizon - 1 the intra period makes I- and P-frames."""

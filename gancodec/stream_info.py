@@ -54,7 +54,7 @@ def format_description(d: dict) -> str:
         f"  size      {d['file_bytes']} bytes, {d['kbps']:.1f} kbit/s, {d['bpp']:.4f} bpp",
     ]
     qualities = {fr["quality"] for fr in d["frames"]}
-    if len(qualities) > 1:  # rate control: each frame's own
+    if len(qualities) > 1:  # rate control or boosted I-frames: each frame's own
         lines.append("  frame  type   bytes  quality")
         lines += [f"  {fr['frame']:5d}  {fr['type']:>4}  {fr['bytes']:6d}  {fr['quality']:7g}" for fr in d["frames"]]
     else:
@@ -64,8 +64,12 @@ def format_description(d: dict) -> str:
 
 
 def _quality_line(d: dict) -> str:
+    """The header's quality, or the range of per-frame ones under rate control; plus the I-frames'
+    boost (models/inter.py) where the stream has one."""
     rate_control = d["metadata"].get("rate_control")
-    if not rate_control or not d["frames"]:
-        return f"  quality   {d['quality']:g}"
-    qualities = [fr["quality"] for fr in d["frames"]]
-    return f"  quality   {min(qualities):g}..{max(qualities):g} per frame ({rate_control})"
+    boost = d["metadata"].get("intra_boost")
+    notes = [f"I-frames +{boost}, at most 8"] if boost and float(boost) > 0 else []
+    if rate_control and d["frames"]:
+        qualities = [fr["quality"] for fr in d["frames"]]
+        return f"  quality   {min(qualities):g}..{max(qualities):g} per frame ({'; '.join([rate_control, *notes])})"
+    return f"  quality   {d['quality']:g}" + (f" ({notes[0]})" if notes else "")

@@ -143,6 +143,23 @@ def test_encoder_and_decoder_reconstruct_the_same_frames(model):
     assert max(sizes[1], sizes[2], sizes[4]) < min(sizes[0], sizes[3])
 
 
+def test_i_frames_are_boosted_and_the_decoder_uses_each_frame_s_quality(model):
+    """With P-frames to follow, an I-frame is coded intra_boost higher (at most 8); all-intra is not
+    boosted; decoding each frame at the quality its CodedFrame carries gives the encoder's pixels."""
+    from gancodec.models.inter import FRAME_TYPE_I, VideoCoder
+
+    frames = _frames(4)
+    for quality, intra_quality in ((5.0, 6.5), (7.2, 8.0)):
+        encoder = VideoCoder(model, 64, 48, gop=3, intra_boost=1.5)
+        decoder = VideoCoder(model, 64, 48, gop=3)
+        for i, frame in enumerate(frames):
+            coded = encoder.encode(frame, i, quality)
+            assert coded.quality == (intra_quality if coded.kind == FRAME_TYPE_I else quality)
+            out = decoder.decode(coded, coded.quality)
+            assert all(np.array_equal(a, b) for a, b in zip(out, encoder.reference))
+    assert VideoCoder(model, 64, 48, gop=1, intra_boost=1.5).encode(frames[0], 0, 5.0).quality == 5.0
+
+
 def _cut_frames() -> list[YuvFrame]:
     """Eight frames of moving texture with a scene cut before frame 3 (another texture)."""
     first = _frames(8)
@@ -206,4 +223,32 @@ def test_bad_gop_is_a_usage_error(clip, tmp_path):
 
     with pytest.raises(UsageError, match="--gop"):
         encode_file(clip, tmp_path / "x.gcv", gop=0)
+    assert not (tmp_path / "x.gcv").exists()
+
+
+def test_streams_carry_the_boosted_i_frame_quality(clip, tmp_path):
+    import io
+
+    from click.testing import CliRunner
+
+    from gancodec.api import encode_file
+    from gancodec.bitstream import GcvReader
+    from gancodec.cli import encode, main
+    from gancodec.models.inter import DEFAULT_INTRA_BOOST
+
+    for boost, expected in ((1.5, [5.5, 4.0, 5.5, 4.0]), (0.0, [4.0] * 4)):
+        out = tmp_path / f"b{boost}.gcv"
+        encode_file(clip, out, quality=4, gop=2, intra_boost=boost)
+        assert [r.quality for r in GcvReader(io.BytesIO(out.read_bytes())).frames()] == expected
+    info = CliRunner().invoke(main, ["info", str(tmp_path / "b1.5.gcv")])
+    assert "quality   4 (I-frames +1.5, at most 8)" in info.output
+    assert next(p.default for p in encode.params if p.name == "intra_boost") == DEFAULT_INTRA_BOOST
+
+
+def test_bad_intra_boost_is_a_usage_error(clip, tmp_path):
+    from gancodec.api import encode_file
+    from gancodec.errors import UsageError
+
+    with pytest.raises(UsageError, match="--intra-boost"):
+        encode_file(clip, tmp_path / "x.gcv", intra_boost=-1)
     assert not (tmp_path / "x.gcv").exists()

@@ -21,10 +21,10 @@ def long_clip(tmp_path_factory):
     return write_clip(tmp_path_factory.mktemp("rc") / "long.mkv", width=96, height=64, count=24)
 
 
-def frame_qualities(path) -> list[float]:
+def frame_qualities(path, *types) -> list[float]:
     with open(path, "rb") as f:
         reader = GcvReader(f)
-        return [r.quality for r in reader.records() if r.type in (FRAME_I, FRAME_P)]
+        return [r.quality for r in reader.records() if r.type in (types or (FRAME_I, FRAME_P))]
 
 
 def test_bitrate_is_met_and_the_decoder_agrees(long_clip, tmp_path):
@@ -36,8 +36,9 @@ def test_bitrate_is_met_and_the_decoder_agrees(long_clip, tmp_path):
         out = tmp_path / f"rc{factor}.gcv"
         summary = encode_file(long_clip, out, bitrate=target, gop=8, measure_psnr=True)
         assert summary.kbps * 1000 == pytest.approx(target, rel=0.15), (summary.kbps, target / 1000)
-        qualities = frame_qualities(out)
-        assert len(qualities) == 24 and summary.qualities == (min(qualities), max(qualities))
+        qualities = frame_qualities(out)  # P-frames at the plan's quality, I-frames 1.5 higher
+        p_qualities = frame_qualities(out, FRAME_P)
+        assert len(qualities) == 24 and summary.qualities[0] <= min(p_qualities) <= max(p_qualities) <= summary.qualities[1]
         decode_file(out, tmp_path / f"rc{factor}.mkv")
         with VideoReader(long_clip) as a, VideoReader(tmp_path / f"rc{factor}.mkv") as b:
             psnr = np.mean([frame_psnr(x, y).y for x, y in zip(a.frames(), b.frames())])
@@ -88,7 +89,7 @@ def test_bitrate_cli_summary_and_info_show_the_qualities(long_clip, tmp_path):
     assert result.exit_code == 0, result.output
     assert "target 40.0 kbit/s" in result.stderr
     info = CliRunner().invoke(main, ["info", out])
-    assert info.exit_code == 0 and "per frame (average bitrate 40000 bit/s)" in info.output
+    assert info.exit_code == 0 and "per frame (average bitrate 40000 bit/s; I-frames +1.5, at most 8)" in info.output
     assert "  frame  type   bytes  quality" in info.output
 
 
@@ -98,3 +99,14 @@ def test_a_short_video_of_known_length_meets_the_target(long_clip, tmp_path):
     fixed = encode_file(long_clip, tmp_path / "q.gcv", quality=4.0, frames=4)
     summary = encode_file(long_clip, tmp_path / "r.gcv", bitrate=fixed.kbps * 1000, frames=4)
     assert summary.kbps == pytest.approx(fixed.kbps, rel=0.15), (summary.kbps, fixed.kbps)
+
+
+def test_the_plan_prices_boosted_i_frames():
+    """I-frames coded intra_boost higher cost more, so the plan's quality for the rest is lower;
+    all intra, nothing is boosted."""
+    plain = RateController(500_000, fps=30, gop=8, pixels=352 * 288)
+    boosted = RateController(500_000, fps=30, gop=8, pixels=352 * 288, intra_boost=1.5)
+    assert boosted.quality(0) < plain.quality(0)
+    intra_plain = RateController(500_000, fps=30, gop=1, pixels=352 * 288)
+    intra_boosted = RateController(500_000, fps=30, gop=1, pixels=352 * 288, intra_boost=1.5)
+    assert intra_boosted.quality(0) == intra_plain.quality(0)

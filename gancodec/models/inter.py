@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gancodec.bitstream import recorded_quality
 from gancodec.entropy import decode_vectors, encode_vectors
 from gancodec.models import motion
-from gancodec.models.intra import IntraCodec, lambda_for_quality
+from gancodec.models.intra import QUALITY_MAX, IntraCodec, lambda_for_quality
 from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, unpack
 
 FRAME_TYPE_I, FRAME_TYPE_P = "I", "P"
@@ -33,6 +34,13 @@ MOTION_COST_SCALE = 3.0  # tuned on the training clips (runs/pframe): see motion
 # Measured (v7 weights, q 2 and 6, 30 frames): P-frames cost at most 0.62 / 0.84 / 0.73 of the I-frame
 # on cars / walk / foreman, and 1.6x at a cut (foreman -> akiyo); 0.9 keeps the extra I trial rare.
 SCENE_CUT_SHARE = 0.9
+# Quality added to an I-frame that P-frames will predict from (x264's --ipratio does the same): a
+# better reference lifts every P-frame after it. Measured at GOP 32 (session 11,
+# benchmarks/intra_boost_probe.py; BD-rate on PSNR-Y against no boost, cars / walk / sintel): with
+# v10's GPU stage +1 -1.3 / -0.4 / -2.8 %, +1.5 -2.1 / -0.6 / -4.7 %, +2 -3.2 / -0.3 / -5.3 %,
+# +3 -3.6 / +0.6 / -5.0 %; with v10 itself +1.5 -3.0 / +0.3 / -5.0 %. Fast motion (walk) gains
+# least: its P-frames keep little of the reference.
+DEFAULT_INTRA_BOOST = 1.5
 
 
 def motion_bit_cost(quality: float) -> float:
@@ -47,6 +55,7 @@ def motion_bit_cost(quality: float) -> float:
 class CodedFrame:
     kind: str  # FRAME_TYPE_I or FRAME_TYPE_P
     streams: list[bytes]  # I: [z, y]; P: [motion, z, y]
+    quality: float | None = None  # what the encoder coded it with (its record must carry this)
 
 
 def _size(coded: CodedFrame) -> int:
@@ -59,13 +68,23 @@ class VideoCoder:
     gop: intra period (1 = all intra): an I-frame every gop frames, counted from the last I-frame.
     scene_cuts: the encoder may code any frame as an I-frame when that is smaller (SCENE_CUT_SHARE);
     the intra period then restarts there, as x264's keyint does after a scene cut.
+    intra_boost: quality added to I-frames when P-frames follow them (gop > 1; capped at the top
+    quality); each CodedFrame says the quality it was coded with.
     """
 
     def __init__(
-        self, model: IntraCodec, width: int, height: int, gop: int = 1, search_steps: int = 0, scene_cuts: bool = True
+        self,
+        model: IntraCodec,
+        width: int,
+        height: int,
+        gop: int = 1,
+        search_steps: int = 0,
+        scene_cuts: bool = True,
+        intra_boost: float = 0.0,
     ):
         self.model, self.width, self.height = model, width, height
         self.gop, self.search_steps, self.scene_cuts = gop, search_steps, scene_cuts
+        self.intra_boost = intra_boost if gop > 1 else 0.0
         stride = model.config.stride
         self.z_shape = (-(-height // stride), -(-width // stride))
         self.reference: YuvFrame | None = None
@@ -85,21 +104,26 @@ class VideoCoder:
         if coded.kind == FRAME_TYPE_I:
             self._last_intra = (index, _size(coded))
         if self.gop > 1 or reconstruct:
-            self.decode(coded, quality)  # the decoder's reconstruction, bit for bit
+            self.decode(coded, coded.quality)  # the decoder's reconstruction, bit for bit
         return coded
+
+    def intra_quality(self, quality: float) -> float:
+        """The quality an I-frame is coded with when the frames around it are coded at `quality`."""
+        return recorded_quality(min(quality + self.intra_boost, QUALITY_MAX))
 
     def _intra_due(self, index: int) -> bool:
         return self.reference is None or self._last_intra is None or index - self._last_intra[0] >= self.gop
 
     def _code_intra(self, frame: YuvFrame, quality: float) -> CodedFrame:
-        return CodedFrame(FRAME_TYPE_I, self._compress(pack(frame, self.model.config.stride), quality))
+        quality = self.intra_quality(quality)
+        return CodedFrame(FRAME_TYPE_I, self._compress(pack(frame, self.model.config.stride), quality), quality)
 
     def _code_inter(self, frame: YuvFrame, quality: float) -> CodedFrame:
         vectors = motion.estimate_motion(frame.y, self.reference.y, motion_bit_cost(quality))
         prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors))
         strings = self._compress(pack_residual(frame, prediction, self.model.config.stride), quality)
         diff = vectors - motion.predict_vectors(vectors)
-        return CodedFrame(FRAME_TYPE_P, [encode_vectors(diff, self.model.rans_tables()), *strings])
+        return CodedFrame(FRAME_TYPE_P, [encode_vectors(diff, self.model.rans_tables()), *strings], quality)
 
     def _compress(self, x: torch.Tensor, quality: float) -> list[bytes]:
         strings, _ = self.model.compress(x, quality, self.search_steps, (self.width, self.height))
