@@ -218,7 +218,7 @@ def encode_file(
                 q = rate.quality(count - 1) if rate else quality
                 if rate and count == 1:  # a probe: what do this video's I-frames cost?
                     probe = coder.encode(frame, 0, q)
-                    rate.calibrate("I", probe.quality, _stream_bits(Record(FRAME_I, 0, q, probe.streams).size))
+                    rate.calibrate("I", probe.quality, _stream_bits(Record(FRAME_I, 0, probe.quality, probe.streams).size))
                     coder = new_coder()
                     q = rate.quality(0)
                 coded = coder.encode(frame, count - 1, q, reconstruct=measure_psnr)
