@@ -347,9 +347,15 @@ def train(config, resume, device, runs_dir, minutes, steps, verbose):
     show_default=True,
     help="Thin a source whose kept frames exceed this many luma megapixels (0: no limit).",
 )
+@click.option(
+    "--pairs",
+    is_flag=True,
+    help="Keep pairs of consecutive frames (t, t+1 for every 2N-th t; as many frames as without it), "
+    "for training on P-frame residuals.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @handle_errors
-def export_frames_cmd(config, output, every, max_mpixels, verbose):
+def export_frames_cmd(config, output, every, max_mpixels, pairs, verbose):
     """Export a config's training frames as .npz (for training where PyAV is missing, e.g. a GPU box)."""
     from gancodec.train.data import export_frames
     from gancodec.train.loop import load_config
@@ -358,7 +364,7 @@ def export_frames_cmd(config, output, every, max_mpixels, verbose):
         raise UsageError("--every must be at least 1")
     if max_mpixels < 0:
         raise UsageError("--max-mpixels must not be negative")
-    written = export_frames(load_config(config).data, output, every, max_mpixels=max_mpixels)
+    written = export_frames(load_config(config).data, output, every, max_mpixels=max_mpixels, pairs=pairs)
     size = sum(Path(p).stat().st_size for p in written) / 2**20
     click.echo(f"wrote {len(written)} files, {size:.1f} MiB, to {output}", err=True)
 

@@ -37,10 +37,11 @@ if [ -z "$START" ]; then  # the newest of the GPU run's last return and the CPU 
     runs/intra-hq/last.ckpt 2>/dev/null | head -n 1 || true)
 fi
 rm -rf .gpu && mkdir -p .gpu .whl
-# every 3rd of the first 60 frames; the two 720p clips thinned to 4 frames each (--max-mpixels 4):
+# of the first 60 frames, pairs t, t+1 for every 6th t (--pairs: 20 frames a clip, the consecutive ones
+# that P-frame residuals need, configs/intra-gpu-hqp.toml); the two 720p clips thinned to 4 frames each (--max-mpixels 4):
 # 23 MB, so that the tree (29.5 MB since 0.9.0) + frames + start (10.2 MB) + wheels stay under the
 # 64 MiB that travel (63.1 MB; with --max-mpixels 7, as until 0.8.0, it came to 67.6 MB: too much)
-.venv/bin/gancodec export-frames gancodec/train/configs/intra-cc.toml -o .gpu/data --every 3 --max-mpixels 4
+.venv/bin/gancodec export-frames gancodec/train/configs/intra-cc.toml -o .gpu/data --every 3 --max-mpixels 4 --pairs
 if [ -n "$START" ]; then
   # the model only, its large tensors in fp16: the context model is 18.5 MB in fp32, over what travels well
   .venv/bin/python - "$START" .gpu/start.ckpt <<'PY'

@@ -227,6 +227,35 @@ def test_exported_frames_load_like_the_video(train_clip, tmp_path):
     assert [f.y.tobytes() for f in thinned.frames] == [f.y.tobytes() for f in video.frames[::3]]
 
 
+def test_exported_pairs_give_residuals_of_consecutive_frames(train_clip, tmp_path):
+    """export-frames --pairs keeps (t, t+1) pairs, and residual crops only predict a pair's second
+    frame from its first (never across the gap between two pairs)."""
+    from click.testing import CliRunner
+
+    from gancodec.cli import main
+    from gancodec.train.data import ResidualSampler, load_sources
+
+    cfg = write_config(tmp_path / "c.toml", name="x", data=[str(train_clip)])
+    args = ["export-frames", cfg, "-o", str(tmp_path / "pairs"), "--every", "2", "--pairs"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (video,) = load_sources([str(train_clip)], 32)
+    (paired,) = load_sources([str(tmp_path / "pairs" / "*.npz")], 32)
+    assert paired.pairs and not video.pairs
+    assert [f.y.tobytes() for f in paired.frames] == [video.frames[i].y.tobytes() for i in (0, 1, 4, 5)]
+    sampler = ResidualSampler([paired, video], 32, seed=3)
+    assert {sampler.frame_index(paired) for _ in range(50)} == {1, 3}  # 1 follows 0, 3 follows 2
+    assert {sampler.frame_index(video) for _ in range(100)} == {1, 2, 3, 4, 5}
+    y, uv = sampler.crop_for(10.0)
+    assert y.shape == (1, 32, 32) and uv.shape == (2, 16, 16)
+    # thinning by megapixels keeps whole pairs: 4 frames of 64x64 over a 0.01 cap keeps the first pair
+    args = ["export-frames", cfg, "-o", str(tmp_path / "thin"), "--every", "2", "--pairs", "--max-mpixels", "0.01"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (thinned,) = load_sources([str(tmp_path / "thin" / "*.npz")], 32)
+    assert [f.y.tobytes() for f in thinned.frames] == [video.frames[i].y.tobytes() for i in (0, 1)]
+    with pytest.raises(ValueError, match="residual pool"):
+        ResidualSampler([paired], 32, pool_size=0)
+
+
 def test_config_errors_are_one_line(tmp_path):
     from click.testing import CliRunner
 

@@ -24,8 +24,12 @@ FRAME_ARRAY_SUFFIX = ".npz"  # frames exported by export_frames(): arrays y (N,H
 
 @dataclass
 class Source:
+    """One video or image. `pairs`: the frames are (previous, current) pairs cut from a video
+    (export_frames(pairs=True)), so only frame 2k+1 follows the frame before it (frame 2k)."""
+
     name: str
     frames: list[YuvFrame]
+    pairs: bool = False
 
 
 def load_sources(patterns: list[str], crop: int, max_frames: int = 60) -> list[Source]:
@@ -33,14 +37,15 @@ def load_sources(patterns: list[str], crop: int, max_frames: int = 60) -> list[S
     sources = []
     for pattern in patterns:
         for path in sorted(glob.glob(os.path.expanduser(pattern))):
+            pairs = False
             if path.lower().endswith(FRAME_ARRAY_SUFFIX):
-                frames = _read_frame_arrays(path, max_frames)
+                frames, pairs = _read_frame_arrays(path, max_frames)
             elif path.lower().endswith(VIDEO_SUFFIXES):
                 frames = _read_video(path, max_frames)
             else:
                 continue
             if frames and min(frames[0].y.shape) >= crop:
-                sources.append(Source(os.path.basename(path), frames))
+                sources.append(Source(os.path.basename(path), frames, pairs))
     if not sources:
         raise ValueError(f"no training frames found in {patterns}")
     return sources
@@ -53,10 +58,13 @@ def _read_video(path: str, max_frames: int) -> list[YuvFrame]:
         return list(reader.frames(limit=max_frames))
 
 
-def _read_frame_arrays(path: str, max_frames: int) -> list[YuvFrame]:
+def _read_frame_arrays(path: str, max_frames: int) -> tuple[list[YuvFrame], bool]:
     with np.load(path) as arrays:
         y, u, v = (arrays[k][:max_frames] for k in ("y", "u", "v"))
-    return [YuvFrame(y[i], u[i], v[i]) for i in range(len(y))]
+        pairs = bool(arrays["pairs"]) if "pairs" in arrays.files else False
+    if pairs:
+        y, u, v = (a[: len(a) // 2 * 2] for a in (y, u, v))  # never half a pair
+    return [YuvFrame(y[i], u[i], v[i]) for i in range(len(y))], pairs
 
 
 def export_frames(
@@ -65,13 +73,16 @@ def export_frames(
     every: int = 3,
     max_frames: int = 60,
     max_mpixels: float = 0.0,
+    pairs: bool = False,
 ) -> list[str]:
     """Writes every `every`-th frame (of the first `max_frames`) of each source as one .npz file.
 
     For training where PyAV is not installed (the GPU machine): load_sources() reads the .npz files
     like videos. `max_mpixels` (0 = no limit) thins a source whose kept frames hold more luma
     megapixels than that to every k-th of them, so that a few HD clips do not fill the 64 MiB that
-    travels. Returns the paths written.
+    travels. `pairs`: keep, from every `2 * every`-th frame t of a video, frames t and t+1 (as many
+    frames as without it), so that P-frame residuals (ResidualSampler) can be drawn from consecutive
+    frames; images are kept as they are. Returns the paths written.
     """
     os.makedirs(out_dir, exist_ok=True)
     written = []
@@ -79,16 +90,23 @@ def export_frames(
         for path in sorted(glob.glob(os.path.expanduser(pattern))):
             if not path.lower().endswith(VIDEO_SUFFIXES):
                 continue
-            frames = _read_video(path, max_frames)[::every]
-            if max_mpixels and frames:
-                mpixels = len(frames) * frames[0].y.size / 1e6
-                frames = frames[:: math.ceil(mpixels / max_mpixels)]
+            frames = _read_video(path, max_frames)
+            paired = pairs and len(frames) >= 2
+            groups = _pairs(frames, 2 * every) if paired else [[f] for f in frames[::every]]
+            if max_mpixels and groups:
+                mpixels = sum(len(g) for g in groups) * frames[0].y.size / 1e6
+                groups = groups[:: math.ceil(mpixels / max_mpixels)]
+            kept = [f for g in groups for f in g]
             out = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0] + FRAME_ARRAY_SUFFIX)
-            np.savez_compressed(
-                out, **{k: np.stack([getattr(f, k) for f in frames]) for k in ("y", "u", "v")}
-            )
+            arrays = {k: np.stack([getattr(f, k) for f in kept]) for k in ("y", "u", "v")}
+            np.savez_compressed(out, **arrays, pairs=np.array(paired))
             written.append(out)
     return written
+
+
+def _pairs(frames: list[YuvFrame], stride: int) -> list[list[YuvFrame]]:
+    """[frames t, t+1] for every `stride`-th t that has a successor."""
+    return [frames[t : t + 2] for t in range(0, len(frames) - 1, stride)]
 
 
 def _to_tensors(frame: YuvFrame) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,7 +152,8 @@ class CropSampler:
 class ResidualSampler:
     """Draws P-frame residual crops: what the codec codes for a P-frame (models/inter.py).
 
-    A random video source, a random frame t >= 1 and a random crop; frame t-1 (the original, not a
+    A random video source, a random frame t >= 1 (the second of a pair in a `pairs` source) and a
+    random crop; frame t-1 (the original, not a
     decoded one: an open-loop stand-in for the decoder's reference) predicts it by the codec's own
     block motion search, and the crop of (frame - prediction) / 255 + 0.5 is returned like a
     CropSampler crop: y (1,S,S), uv (2,S/2,S/2), values in [-0.5, 1.5].
@@ -147,6 +166,9 @@ class ResidualSampler:
     def __init__(
         self, sources: list[Source], crop: int, seed: int = 0, pool_size: int = 256, fresh_fraction: float = 0.125
     ):
+        if pool_size < 1 or not 0.0 <= fresh_fraction <= 1.0:
+            raise ValueError(f"residual pool must hold 1 crop or more and its fresh share lie in [0, 1], "
+                             f"got {pool_size} and {fresh_fraction}")  # fmt: skip
         self.sources = [s for s in sources if len(s.frames) >= 2]
         if not self.sources:
             raise ValueError("residual training needs video sources (2 frames or more)")
@@ -177,7 +199,7 @@ class ResidualSampler:
         from gancodec.models.yuv import pack_residual
 
         source = self.sources[self.rng.integers(len(self.sources))]
-        t = 1 + self.rng.integers(len(source.frames) - 1)
+        t = self.frame_index(source)
         h, w = source.frames[t].y.shape
         top = 2 * self.rng.integers((h - self.crop) // 2 + 1)
         left = 2 * self.rng.integers((w - self.crop) // 2 + 1)
@@ -186,6 +208,12 @@ class ResidualSampler:
         prediction = YuvFrame(*motion.predict_frame(*ref, vectors))
         x = pack_residual(cur, prediction, 2)[0]  # (6, S/2, S/2)
         return F.pixel_shuffle(x[None, :4], 2)[0], x[4:]
+
+    def frame_index(self, source: Source) -> int:
+        """A random frame t that follows frame t-1 in the source's video."""
+        if source.pairs:  # only the second frame of a pair follows its predecessor
+            return int(1 + 2 * self.rng.integers(len(source.frames) // 2))
+        return int(1 + self.rng.integers(len(source.frames) - 1))
 
     def batch(self, bit_costs: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
         crops = [self.draw(c) for c in bit_costs]

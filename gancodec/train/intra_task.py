@@ -10,6 +10,9 @@ The entropy bottleneck's quantiles are trained by a separate optimizer on its au
 `[task] residual_fraction = f` (0 by default) makes that share of every batch P-frame residuals
 (train/data.py ResidualSampler) instead of pictures: the same network codes both (models/inter.py),
 so it learns the statistics of what motion compensation leaves as well as those of images.
+The residual crops come from a pool (`[task] residual_pool`, 256 by default) of which a share
+`residual_fresh` (1/8) of the draws is searched anew: the motion search runs on the CPU, so a GPU
+run, whose steps are far faster, keeps it small (1/32 in configs/intra-gpu-hqp.toml).
 """
 
 from __future__ import annotations
@@ -59,11 +62,13 @@ class IntraTrainer(Trainer):
         self.sampler = CropSampler(sources, self.cfg.crop, seed=self.cfg.seed + self.step)
         fraction = float(self.cfg.task.get("residual_fraction", 0.0))
         self.residual_count = round(fraction * self.cfg.batch)
-        self.residuals = (
-            ResidualSampler(sources, self.cfg.crop, seed=self.cfg.seed + self.step + 1)
-            if self.residual_count
-            else None
-        )
+        self.residuals = None
+        if self.residual_count:
+            self.residuals = ResidualSampler(
+                sources, self.cfg.crop, seed=self.cfg.seed + self.step + 1,
+                pool_size=int(self.cfg.task.get("residual_pool", 256)),
+                fresh_fraction=float(self.cfg.task.get("residual_fresh", 0.125)),
+            )  # fmt: skip
 
     def compute_loss(self) -> dict[str, torch.Tensor]:
         from gancodec.models.inter import motion_bit_cost
