@@ -36,7 +36,14 @@ from gancodec.fileio import atomic_output, check_output, open_gcv
 from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio, output_codec
 from gancodec.metrics import frame_psnr
-from gancodec.models.inter import DEFAULT_INTRA_BOOST, FRAME_TYPE_I, FRAME_TYPE_P, CodedFrame, VideoCoder
+from gancodec.models.inter import (
+    DEFAULT_INTRA_BOOST,
+    DEFAULT_P_OFFSETS,
+    FRAME_TYPE_I,
+    FRAME_TYPE_P,
+    CodedFrame,
+    VideoCoder,
+)
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
 from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
@@ -64,7 +71,7 @@ class CodingSummary:
     psnr_y: float | None = None
     psnr_yuv: float | None = None
     concealed: list[int] = field(default_factory=list)
-    qualities: tuple[float, float] | None = None  # (lowest, highest) frame quality under --bitrate
+    qualities: tuple[float, float] | None = None  # (lowest, highest) planned quality under --bitrate (before I/P offsets)
 
     @property
     def kbps(self) -> float:
@@ -124,6 +131,21 @@ def _stream_bits(record_bytes: int) -> int:
     return 8 * (record_bytes + INDEX_ENTRY_BYTES)
 
 
+MAX_P_OFFSETS = 32  # the longest pattern (an intra period's worth at the default --gop)
+
+
+def check_p_offsets(p_offsets: tuple[float, ...]) -> None:
+    span = QUALITY_MAX - QUALITY_MIN
+    if not 1 <= len(p_offsets) <= MAX_P_OFFSETS or not all(-span <= o <= span for o in p_offsets):
+        raise UsageError(f"--p-offsets must be 1 to {MAX_P_OFFSETS} numbers between -{span:g} and {span:g} "
+                         f"(got {format_offsets(p_offsets) or 'none'})")  # fmt: skip
+
+
+def format_offsets(p_offsets: tuple[float, ...]) -> str:
+    """(-1, -0.5, 1) -> '-1,-0.5,+1' (the stream metadata's and the CLI's form)."""
+    return ",".join(f"{o:+g}" if o else "0" for o in p_offsets)
+
+
 def default_output(input_path: str | os.PathLike, suffix: str) -> Path:
     p = Path(input_path)
     return p.with_name(p.stem + suffix)
@@ -147,6 +169,7 @@ def encode_file(
     scene_cuts: bool = True,
     bitrate: float | None = None,
     intra_boost: float = DEFAULT_INTRA_BOOST,
+    p_offsets: tuple[float, ...] = DEFAULT_P_OFFSETS,
 ) -> CodingSummary:
     """Encodes a video into a .gcv file.
 
@@ -160,6 +183,8 @@ def encode_file(
     refined by a short rate-distortion search, models/refine.py); the decoder is the same.
     `intra_boost`: quality added to the I-frames that P-frames predict from (gop > 1; x264's
     --ipratio does the same); 0 codes every frame at one quality.
+    `p_offsets`: quality added to the P-frames by their place after the I-frame, cyclically (HM's
+    low-delay QP offsets do the same); () or (0,) codes every P-frame at one quality.
     """
     if preset not in PRESET_STEPS:
         raise UsageError(f"unknown --preset '{preset}' (choose from: {', '.join(PRESET_STEPS)})")
@@ -174,6 +199,8 @@ def encode_file(
         raise UsageError(f"--gop must be between 1 and {MAX_GOP} (got {gop})")
     if not 0 <= intra_boost <= QUALITY_MAX - QUALITY_MIN:
         raise UsageError(f"--intra-boost must be between 0 and {QUALITY_MAX - QUALITY_MIN:g} (got {intra_boost:g})")
+    check_p_offsets(p_offsets)
+    p_offsets = tuple(p_offsets) if any(p_offsets) else ()
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".gcv")
     check_output(output_path, overwrite, inputs=(input_path,))
@@ -189,9 +216,13 @@ def encode_file(
         metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
         if gop > 1:
             metadata["intra_boost"] = f"{intra_boost:g}"
+            if p_offsets:
+                metadata["p_offsets"] = format_offsets(p_offsets)
         rate = None
         if bitrate is not None:
-            rate = RateController(bitrate, float(reader.fps), gop, reader.width * reader.height, total, intra_boost)
+            rate = RateController(
+                bitrate, float(reader.fps), gop, reader.width * reader.height, total, intra_boost, p_offsets
+            )
             quality = rate.quality(0)  # the header's: the first frame's
             metadata["rate_control"] = f"average bitrate {bitrate:.0f} bit/s"
         header = StreamHeader(
@@ -209,7 +240,7 @@ def encode_file(
             count = 0
             def new_coder() -> VideoCoder:
                 return VideoCoder(
-                    model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts, intra_boost
+                    model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts, intra_boost, p_offsets
                 )
 
             coder = new_coder()

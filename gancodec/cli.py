@@ -115,6 +115,14 @@ def with_common(func):
     return func
 
 
+def parse_offsets(text: str) -> tuple[float, ...]:
+    """'-1,-0.5,-1,+0.5' -> (-1.0, -0.5, -1.0, 0.5) (the values are checked by api.encode_file)."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--p-offsets must be comma-separated numbers such as -0.5,0,-0.5,+0.5 (got '{text}')") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="gancodec")
 def main() -> None:
@@ -148,6 +156,12 @@ def main() -> None:
     "quality for every frame. No effect with --gop 1.",
 )  # fmt: skip
 @click.option(
+    "--p-offsets", default="-0.5,0,-0.5,+0.5", show_default=True, metavar="LIST",  # = DEFAULT_P_OFFSETS
+    help="Quality added to the P-frames by their place after the I-frame, cyclically (like HM's "
+    "low-delay QP offsets: every 4th coded better, as the next ones predict from it); 0 = one quality "
+    "for every P-frame. No effect with --gop 1.",
+)  # fmt: skip
+@click.option(
     "--scenecut/--no-scenecut", "scene_cuts", default=True, show_default=True,
     help="Code a frame as an I-frame where that is smaller than the P-frame (scene cuts); the intra "
     "period restarts there.",
@@ -167,6 +181,7 @@ def encode(
     preset,
     gop,
     intra_boost,
+    p_offsets,
     scene_cuts,
     frames,
     size,
@@ -191,7 +206,7 @@ def encode(
             input_path, output, quality=4.0 if quality is None else quality, frames=frames,
             overwrite=overwrite, size=parse_size(size), fps=fps, measure_psnr=measure_psnr, threads=threads,
             progress=progress, device=device, preset=preset, gop=gop, scene_cuts=scene_cuts, bitrate=target,
-            intra_boost=intra_boost,
+            intra_boost=intra_boost, p_offsets=parse_offsets(p_offsets),
         )  # fmt: skip
     line = (
         f"encoded {s.frames} frames {s.width}x{s.height} -> {s.output}: {s.bytes} bytes, "

@@ -10,8 +10,9 @@ period) would cost what the target allows them, plus a share of the error accumu
 quality moves at most MAX_STEP per frame, so the picture does not pump. The first frame is coded
 twice: once to learn what this video's I-frames cost (a prior from the eval clips can be off by 2x,
 and a poor first I-frame is the reference of every P-frame after it), then at the quality chosen.
-The quality chosen is the P-frames'; I-frames are coded `intra_boost` higher (models/inter.py), and
-the plan prices them so.
+The quality chosen is the P-frames'; I-frames are coded `intra_boost` higher and P-frames by the
+`p_offsets` pattern (models/inter.py), and the plan prices them so (a P-frame at the pattern's mean
+cost).
 """
 
 from __future__ import annotations
@@ -55,10 +56,14 @@ class RateController:
         pixels: int,
         frames: int | None = None,
         intra_boost: float = 0.0,
+        p_offsets: tuple[float, ...] = (),
     ):
         self.frame_budget = bits_per_second / fps  # bits
         self.gop = gop
         self.intra_boost = intra_boost if gop > 1 else 0.0  # as VideoCoder applies it
+        # the quality shift at which one P-frame costs what the pattern's P-frames cost on average
+        offsets = p_offsets if gop > 1 and p_offsets else (0.0,)
+        self.p_shift = math.log(sum(math.exp(SLOPE * o) for o in offsets) / len(offsets)) / SLOPE
         # the frames whose cost the next choice plans for: at least an intra period and a second,
         # fewer near the end of a video of known length (`frames`)
         self.horizon = max(gop, round(fps), 1)
@@ -79,7 +84,8 @@ class RateController:
         intra, inter = self._mix(index, horizon)
         allowed = self.frame_budget * horizon + ERROR_SHARE * (self.frame_budget * self.frames - self.spent)
         allowed = max(allowed, 0.1 * self.frame_budget * horizon)  # a deficit never asks for nothing
-        unit_cost = intra * math.exp(self.offset["I"] + SLOPE * self.intra_boost) + inter * math.exp(self.offset["P"])
+        unit_cost = (intra * math.exp(self.offset["I"] + SLOPE * self.intra_boost)
+                     + inter * math.exp(self.offset["P"] + SLOPE * self.p_shift))  # fmt: skip
         q = (math.log(allowed) - math.log(unit_cost)) / SLOPE
         if self.last_quality is not None:
             q = min(max(q, self.last_quality - MAX_STEP), self.last_quality + MAX_STEP)

@@ -65,11 +65,14 @@ def format_description(d: dict) -> str:
 
 def _quality_line(d: dict) -> str:
     """The header's quality, or the range of per-frame ones under rate control; plus the I-frames'
-    boost (models/inter.py) where the stream has one."""
+    boost and the P-frames' offsets (models/inter.py) where the stream has them."""
     rate_control = d["metadata"].get("rate_control")
     boost = d["metadata"].get("intra_boost")
+    offsets = d["metadata"].get("p_offsets")
     notes = [f"I-frames +{boost}, at most 8"] if boost and float(boost) > 0 else []
+    if offsets:
+        notes.append(f"P-frames {offsets} cyclically")
     if rate_control and d["frames"]:
         qualities = [fr["quality"] for fr in d["frames"]]
         return f"  quality   {min(qualities):g}..{max(qualities):g} per frame ({'; '.join([rate_control, *notes])})"
-    return f"  quality   {d['quality']:g}" + (f" ({notes[0]})" if notes else "")
+    return f"  quality   {d['quality']:g}" + (f" ({'; '.join(notes)})" if notes else "")

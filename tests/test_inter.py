@@ -238,11 +238,56 @@ def test_streams_carry_the_boosted_i_frame_quality(clip, tmp_path):
 
     for boost, expected in ((1.5, [5.5, 4.0, 5.5, 4.0]), (0.0, [4.0] * 4)):
         out = tmp_path / f"b{boost}.gcv"
-        encode_file(clip, out, quality=4, gop=2, intra_boost=boost)
+        encode_file(clip, out, quality=4, gop=2, intra_boost=boost, p_offsets=(0.0,))
         assert [r.quality for r in GcvReader(io.BytesIO(out.read_bytes())).frames()] == expected
     info = CliRunner().invoke(main, ["info", str(tmp_path / "b1.5.gcv")])
     assert "quality   4 (I-frames +1.5, at most 8)" in info.output
     assert next(p.default for p in encode.params if p.name == "intra_boost") == DEFAULT_INTRA_BOOST
+
+
+def test_p_frames_follow_the_offset_pattern_and_decode_at_their_quality(model):
+    """P-frames are coded at quality + the pattern's offset for their place after the I-frame
+    (cyclically, kept in [1, 8]); the pattern restarts at every I-frame; all intra, nothing changes;
+    the decoder, at each frame's own quality, gives the encoder's pixels."""
+    from gancodec.models.inter import VideoCoder
+
+    frames = _frames(8)
+    encoder = VideoCoder(model, 64, 48, gop=6, intra_boost=1.5, scene_cuts=False, p_offsets=(-1.0, 0.5))
+    decoder = VideoCoder(model, 64, 48, gop=6)
+    qualities = []
+    for i, frame in enumerate(frames):
+        coded = encoder.encode(frame, i, 4.0)
+        qualities.append(coded.quality)
+        out = decoder.decode(coded, coded.quality)
+        assert all(np.array_equal(a, b) for a, b in zip(out, encoder.reference))
+    assert qualities == [5.5, 3.0, 4.5, 3.0, 4.5, 3.0, 5.5, 3.0]
+    low = VideoCoder(model, 64, 48, gop=6, p_offsets=(-1.0,))
+    assert [low.encode(f, i, 1.5).quality for i, f in enumerate(frames[:2])] == [1.5, 1.0]  # the floor
+    intra = VideoCoder(model, 64, 48, gop=1, p_offsets=(-1.0,))
+    assert [intra.encode(f, i, 4.0).quality for i, f in enumerate(frames[:2])] == [4.0, 4.0]
+
+
+def test_streams_carry_the_p_frame_offsets(clip, tmp_path):
+    import io
+
+    from click.testing import CliRunner
+
+    from gancodec.bitstream import GcvReader
+    from gancodec.cli import encode, main
+    from gancodec.models.inter import DEFAULT_P_OFFSETS
+
+    out = tmp_path / "o.gcv"
+    args = ["encode", str(clip), "-o", str(out), "--quality", "4", "--gop", "4", "--p-offsets", "-1,+0.5", "-q"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert [r.quality for r in GcvReader(io.BytesIO(out.read_bytes())).frames()] == [5.5, 3.0, 4.5, 3.0]
+    info = CliRunner().invoke(main, ["info", str(out)])
+    assert "quality   4 (I-frames +1.5, at most 8; P-frames -1,+0.5 cyclically)" in info.output
+    default = next(p.default for p in encode.params if p.name == "p_offsets")
+    assert tuple(float(v) for v in default.split(",")) == DEFAULT_P_OFFSETS
+    for bad in ("-1,x", "9", ""):
+        result = CliRunner().invoke(main, ["encode", str(clip), "-o", str(tmp_path / "b.gcv"), "--p-offsets", bad])
+        assert result.exit_code != 0 and "--p-offsets" in result.output and "Traceback" not in result.output
+        assert not (tmp_path / "b.gcv").exists()
 
 
 def test_bad_intra_boost_is_a_usage_error(clip, tmp_path):

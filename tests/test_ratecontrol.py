@@ -13,6 +13,7 @@ from gancodec.cli import main
 from gancodec.errors import UsageError
 from gancodec.io import VideoReader
 from gancodec.metrics import frame_psnr
+from gancodec.models.inter import DEFAULT_P_OFFSETS
 from gancodec.ratecontrol import RateController, parse_bitrate
 
 
@@ -36,9 +37,11 @@ def test_bitrate_is_met_and_the_decoder_agrees(long_clip, tmp_path):
         out = tmp_path / f"rc{factor}.gcv"
         summary = encode_file(long_clip, out, bitrate=target, gop=8, measure_psnr=True)
         assert summary.kbps * 1000 == pytest.approx(target, rel=0.15), (summary.kbps, target / 1000)
-        qualities = frame_qualities(out)  # P-frames at the plan's quality, I-frames 1.5 higher
+        qualities = frame_qualities(out)  # P-frames at the plan's quality + their offset, I-frames 1.5 higher
         p_qualities = frame_qualities(out, FRAME_P)
-        assert len(qualities) == 24 and summary.qualities[0] <= min(p_qualities) <= max(p_qualities) <= summary.qualities[1]
+        low = max(1.0, summary.qualities[0] + min(DEFAULT_P_OFFSETS))
+        high = min(8.0, summary.qualities[1] + max(DEFAULT_P_OFFSETS))
+        assert len(qualities) == 24 and low <= min(p_qualities) <= max(p_qualities) <= high
         decode_file(out, tmp_path / f"rc{factor}.mkv")
         with VideoReader(long_clip) as a, VideoReader(tmp_path / f"rc{factor}.mkv") as b:
             psnr = np.mean([frame_psnr(x, y).y for x, y in zip(a.frames(), b.frames())])
@@ -89,7 +92,7 @@ def test_bitrate_cli_summary_and_info_show_the_qualities(long_clip, tmp_path):
     assert result.exit_code == 0, result.output
     assert "target 40.0 kbit/s" in result.stderr
     info = CliRunner().invoke(main, ["info", out])
-    assert info.exit_code == 0 and "per frame (average bitrate 40000 bit/s; I-frames +1.5, at most 8)" in info.output
+    assert info.exit_code == 0 and "per frame (average bitrate 40000 bit/s; I-frames +1.5, at most 8; P-frames -0.5,0,-0.5,+0.5 cyclically)" in info.output
     assert "  frame  type   bytes  quality" in info.output
 
 
@@ -99,6 +102,18 @@ def test_a_short_video_of_known_length_meets_the_target(long_clip, tmp_path):
     fixed = encode_file(long_clip, tmp_path / "q.gcv", quality=4.0, frames=4)
     summary = encode_file(long_clip, tmp_path / "r.gcv", bitrate=fixed.kbps * 1000, frames=4)
     assert summary.kbps == pytest.approx(fixed.kbps, rel=0.15), (summary.kbps, fixed.kbps)
+
+
+def test_the_plan_prices_the_p_frame_offsets():
+    """P-frames coded below the planned quality on average cost less, so the plan's quality is
+    higher; a pattern of zeros, or all intra, changes nothing."""
+    plain = RateController(500_000, fps=30, gop=8, pixels=352 * 288)
+    offset = RateController(500_000, fps=30, gop=8, pixels=352 * 288, p_offsets=(-1.0, -0.5, -1.0, 0.5))
+    assert offset.quality(0) > plain.quality(0)
+    zeros = RateController(500_000, fps=30, gop=8, pixels=352 * 288, p_offsets=(0.0,))
+    assert zeros.quality(0) == plain.quality(0)
+    intra = RateController(500_000, fps=30, gop=1, pixels=352 * 288, p_offsets=(-1.0,))
+    assert intra.quality(0) == RateController(500_000, fps=30, gop=1, pixels=352 * 288).quality(0)
 
 
 def test_the_plan_prices_boosted_i_frames():

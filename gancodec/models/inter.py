@@ -24,7 +24,7 @@ import torch
 from gancodec.bitstream import recorded_quality
 from gancodec.entropy import decode_vectors, encode_vectors
 from gancodec.models import motion
-from gancodec.models.intra import QUALITY_MAX, IntraCodec, lambda_for_quality
+from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN, IntraCodec, lambda_for_quality
 from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, unpack
 
 FRAME_TYPE_I, FRAME_TYPE_P = "I", "P"
@@ -41,6 +41,15 @@ SCENE_CUT_SHARE = 0.9
 # +3 -3.6 / +0.6 / -5.0 %; with v10 itself +1.5 -3.0 / +0.3 / -5.0 %. Fast motion (walk) gains
 # least: its P-frames keep little of the reference.
 DEFAULT_INTRA_BOOST = 1.5
+# Quality added to the P-frames by their place after the I-frame, cyclically (1st, 2nd, 3rd, 4th, 5th
+# = 1st, ...), in the shape of HM's low-delay configuration's QP offsets: every 4th P-frame is coded
+# better, as the ones after it predict from it (through each other), the odd ones, which only the
+# next frame uses, worse. Measured at GOP 32 against one quality for every P-frame (session 12,
+# benchmarks/p_pyramid_probe.py, v10 weights, 4 qualities, BD-rate on PSNR-Y): this pattern, training
+# clips foreman / bikes / akiyo -1.3 / +1.9 / -5.9 %, eval clips cars / walk / sintel -1.9 / -0.4 /
+# -1.2 % (mean -1.5 %); the stronger -1,-0.5,-1,+0.5: -2.0 / +5.3 / -6.3 % and -3.5 / -0.7 / -1.4 %
+# (mean -1.4 %, a worse worst case); -1,0,-1,+1 on the eval clips -3.2 / -1.1 / -0.7 %.
+DEFAULT_P_OFFSETS = (-0.5, 0.0, -0.5, 0.5)
 
 
 def motion_bit_cost(quality: float) -> float:
@@ -70,6 +79,8 @@ class VideoCoder:
     the intra period then restarts there, as x264's keyint does after a scene cut.
     intra_boost: quality added to I-frames when P-frames follow them (gop > 1; capped at the top
     quality); each CodedFrame says the quality it was coded with.
+    p_offsets: quality added to the P-frames by their place after the last I-frame, cyclically
+    (DEFAULT_P_OFFSETS; kept within the quality range).
     """
 
     def __init__(
@@ -81,10 +92,12 @@ class VideoCoder:
         search_steps: int = 0,
         scene_cuts: bool = True,
         intra_boost: float = 0.0,
+        p_offsets: tuple[float, ...] = (),
     ):
         self.model, self.width, self.height = model, width, height
         self.gop, self.search_steps, self.scene_cuts = gop, search_steps, scene_cuts
         self.intra_boost = intra_boost if gop > 1 else 0.0
+        self.p_offsets = tuple(p_offsets) if gop > 1 else ()
         stride = model.config.stride
         self.z_shape = (-(-height // stride), -(-width // stride))
         self.reference: YuvFrame | None = None
@@ -97,7 +110,7 @@ class VideoCoder:
         if self._intra_due(index):
             coded = self._code_intra(frame, quality)
         else:
-            coded = self._code_inter(frame, quality)
+            coded = self._code_inter(frame, self.inter_quality(quality, index))
             if self.scene_cuts and _size(coded) > SCENE_CUT_SHARE * self._last_intra[1]:
                 intra = self._code_intra(frame, quality)
                 coded = intra if _size(intra) < _size(coded) else coded
@@ -110,6 +123,14 @@ class VideoCoder:
     def intra_quality(self, quality: float) -> float:
         """The quality an I-frame is coded with when the frames around it are coded at `quality`."""
         return recorded_quality(min(quality + self.intra_boost, QUALITY_MAX))
+
+    def inter_quality(self, quality: float, index: int) -> float:
+        """The quality P-frame `index` is coded with when the video is coded at `quality`."""
+        if not self.p_offsets:
+            return quality
+        position = index - self._last_intra[0]  # 1 for the first P-frame after the I-frame
+        offset = self.p_offsets[(position - 1) % len(self.p_offsets)]
+        return recorded_quality(min(max(quality + offset, QUALITY_MIN), QUALITY_MAX))
 
     def _intra_due(self, index: int) -> bool:
         return self.reference is None or self._last_intra is None or index - self._last_intra[0] >= self.gop
