@@ -38,7 +38,7 @@ MODELS = {
         "gc-intra-hp",
         "gc-intra-hp.safetensors",
         "variable-rate mean-scale hyperprior on YUV 4:2:0 (intra frames)",
-        earlier_weights=("gc-intra-hp-v9.safetensors",),  # gancodec 0.10.0: v9
+        earlier_weights=("gc-intra-hp-v10.safetensors",),  # gancodec 0.11.0: v10
     ),
 }
 
