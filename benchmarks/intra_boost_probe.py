@@ -23,13 +23,16 @@ CLIPS = {
 QUALITIES = (1.5, 3.0, 4.5, 6.0)
 
 
-def rd_points(model, frames, width: int, height: int, boost: float) -> list[tuple[float, float]]:
+def rd_points(
+    model, frames, width: int, height: int, boost: float, p_offsets: tuple[float, ...] = ()
+) -> list[tuple[float, float]]:
+    """(bpp, mean PSNR-Y) at each of QUALITIES, GOP 32, I-frames `boost` higher, P-frames `p_offsets`."""
     from gancodec.metrics import frame_psnr
     from gancodec.models.inter import VideoCoder
 
     points = []
     for quality in QUALITIES:
-        coder = VideoCoder(model, width, height, gop=32, intra_boost=boost)
+        coder = VideoCoder(model, width, height, gop=32, intra_boost=boost, p_offsets=p_offsets)
         bits, psnrs = 0, []
         for index, frame in enumerate(frames):
             coded = coder.encode(frame, index, quality)

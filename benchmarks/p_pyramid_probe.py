@@ -2,9 +2,9 @@
 better, as the others predict from it), over one quality for all of them?
 
 Codes the eval clips at GOP 32 with VideoCoder directly (I-frames boosted by the default
---intra-boost), once per pattern, at four qualities; pattern "a,b,c,d" adds a to the 1st P-frame
-after an I-frame, b to the 2nd, ... cyclically (qualities capped to [1, 8]). Prints bpp / PSNR-Y per
-point and the BD-rate on PSNR-Y of each pattern against the first. A probe, not a full benchmark:
+--intra-boost), once per pattern, at four qualities; pattern "a,b,c,d" is VideoCoder's p_offsets: a
+is added to the 1st P-frame after an I-frame, b to the 2nd, ... cyclically (kept within [1, 8]).
+Prints bpp / PSNR-Y per point and the BD-rate on PSNR-Y of each pattern against the first. A probe, not a full benchmark:
 sintel is cut to its first 10 frames.
 
     PYTHONPATH=benchmarks .venv/bin/python benchmarks/p_pyramid_probe.py --patterns "0;0,0,0,0.75;-0.5,0,-0.5,0.5"
@@ -15,28 +15,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
-import numpy as np
 import torch
-from intra_boost_probe import CLIPS, QUALITIES
-
-
-def rd_points(model, frames, width: int, height: int, pattern: list[float]) -> list[tuple[float, float]]:
-    from gancodec.bitstream import recorded_quality
-    from gancodec.metrics import frame_psnr
-    from gancodec.models.inter import DEFAULT_INTRA_BOOST, VideoCoder
-
-    points = []
-    for quality in QUALITIES:
-        coder = VideoCoder(model, width, height, gop=32, intra_boost=DEFAULT_INTRA_BOOST)
-        bits, psnrs = 0, []
-        for index, frame in enumerate(frames):
-            position = index % 32  # frames since the I-frame (no scene cuts in these clips' first 30)
-            offset = pattern[(position - 1) % len(pattern)] if position else 0.0
-            coded = coder.encode(frame, index, recorded_quality(min(max(quality + offset, 1.0), 8.0)))
-            bits += 8 * sum(len(s) for s in coded.streams)
-            psnrs.append(frame_psnr(frame, coder.reference).y)
-        points.append((bits / (len(frames) * width * height), float(np.mean(psnrs))))
-    return points
+from intra_boost_probe import CLIPS, rd_points
 
 
 def main() -> None:
@@ -50,6 +30,7 @@ def main() -> None:
 
     from gancodec.bench.bd import bd_rate
     from gancodec.io import VideoReader
+    from gancodec.models.inter import DEFAULT_INTRA_BOOST
     from gancodec.models.registry import DEFAULT_MODEL, load_model
 
     model = load_model(DEFAULT_MODEL, "cpu")[0]
@@ -60,7 +41,7 @@ def main() -> None:
     for clip, (path, count) in clips.items():
         with VideoReader(path) as reader:
             frames, width, height = list(reader.frames(limit=count)), reader.width, reader.height
-        curves = [rd_points(model, frames, width, height, p) for p in patterns]
+        curves = [rd_points(model, frames, width, height, DEFAULT_INTRA_BOOST, tuple(p)) for p in patterns]
         for pattern, pts in zip(patterns, curves):
             line = " ".join(f"{bpp:.4f}/{psnr:.2f}" for bpp, psnr in pts)
             if pts is not curves[0]:
