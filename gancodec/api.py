@@ -44,7 +44,7 @@ from gancodec.models.inter import (
     CodedFrame,
     VideoCoder,
 )
-from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN
+from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN, IntraCodec
 from gancodec.models.refine import DEFAULT_PRESET, PRESET_STEPS
 from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_model, resolve_device
 from gancodec.models.yuv import YuvFrame
@@ -113,6 +113,12 @@ def available_memory() -> int | None:
     except OSError:
         pass
     return None
+
+
+def pad_multiple_for(header: StreamHeader, model: IntraCodec) -> int:
+    """What the stream's frames were padded to: format 1.x padded to the hyper-latent stride (64),
+    2.x to the latent stride (16), which spends no bits on up to 48 rows and columns of padding."""
+    return model.config.stride if header.version[0] == 1 else model.config.latent_stride
 
 
 def ensure_memory_for(width: int, height: int, stride: int) -> None:
@@ -309,7 +315,9 @@ def decode_file(
         encoder = header.metadata.get("encoder") if isinstance(header.metadata, dict) else None
         model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device), encoder)
         ensure_memory_for(header.width, header.height, model.config.stride)
-        coder = VideoCoder(model, header.width, header.height, max(1, header.gop))
+        coder = VideoCoder(
+            model, header.width, header.height, max(1, header.gop), pad_multiple=pad_multiple_for(header, model)
+        )
         count = 0
         concealed: list[int] = []
         with atomic_output(output_path) as tmp:

@@ -13,7 +13,9 @@ Byte layout (all integers little-endian; full description in docs/bitstream.md):
 
 A reader that meets an unknown record type skips it (its length is known from the varints), so new
 record types (audio, side data) can be added in a minor version. header_len lets old readers skip
-header fields appended later. Unknown major versions are refused.
+header fields appended later. Unknown major versions are refused: a major version changes how the
+payload decodes (2.0: frames are padded to a multiple of 16 luma pixels instead of 64), so a reader
+that does not know it must not guess.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from typing import BinaryIO
 from gancodec.errors import BitstreamError
 
 MAGIC = b"GCV\0"
-FORMAT_MAJOR = 1
-FORMAT_MINOR = 1
+FORMAT_MAJOR = 2
+FORMAT_MINOR = 0
+READABLE_MAJORS = (1, 2)  # 1.x streams (gancodec 0.12.0 and earlier) still decode
 RECORD_SYNC = b"GF"
 TRAILER_MAGIC = b"GCVE"
 
@@ -192,9 +195,10 @@ def read_header(f: BinaryIO) -> StreamHeader:
     if magic != MAGIC:
         raise BitstreamError("not a .gcv file (wrong magic bytes)")
     major, minor = _read_exact(f, 2, "header")
-    if major != FORMAT_MAJOR:
+    if major not in READABLE_MAJORS:
+        readable = " and ".join(f"{m}.x" for m in READABLE_MAJORS)
         raise BitstreamError(
-            f"unsupported .gcv format version {major}.{minor} (this gancodec reads {FORMAT_MAJOR}.x)"
+            f"unsupported .gcv format version {major}.{minor} (this gancodec reads {readable})"
             " — upgrade gancodec"
         )
     (header_len,) = struct.unpack("<I", _read_exact(f, 4, "header"))

@@ -58,7 +58,7 @@ def test_exact_context_matches_the_float_path():
     model.prepare_inference()
     z_hat = torch.round(torch.randn(1, 8, 2, 3) * 3)
     y = torch.randn(1, 16, 8, 12) * 4
-    base = model._exact_base_params(z_hat)
+    base = model._exact_base_params(z_hat, y.shape[-2:])
     decoded, exact_scales, exact_means = [], [], []
     for k, (b, y_k) in enumerate(zip(base, y.chunk(4, 1))):
         scales, means = model._exact_slice_params(k, b, decoded)

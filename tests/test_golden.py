@@ -15,16 +15,21 @@ import pytest
 import torch
 
 from gancodec.api import decode_file
+from gancodec.bitstream import read_header
 from gancodec.models.registry import register_model
 
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.mark.parametrize("name", ["golden", "golden-context", "golden-p"])
+@pytest.mark.parametrize("name", ["golden", "golden-context", "golden-p", "golden-p2"])
 def test_golden_stream_decodes_to_reference_pixels(tmp_path, name):
     """golden: hyperprior-only model; golden-context: channel-wise context (4 slices);
-    golden-p: I- and P-frames (format 1.1) with the context model."""
+    golden-p: I- and P-frames (format 1.1, frames padded to 64) with the context model;
+    golden-p2: the same in format 2.0 (frames padded to 16)."""
     expected = json.loads((DATA / f"{name}.json").read_text())
+    with open(DATA / f"{name}.gcv", "rb") as f:
+        version = read_header(f).version
+    assert f"{version[0]}.{version[1]}" == expected.get("format", "1.1" if name == "golden-p" else "1.0")
     model_file = DATA / expected.get("model_file", f"{name}-model.safetensors")
     register_model(expected["model_id"], model_file, "test-only tiny model")
     old = torch.get_num_threads()

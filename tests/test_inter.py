@@ -143,6 +143,31 @@ def test_encoder_and_decoder_reconstruct_the_same_frames(model):
     assert max(sizes[1], sizes[2], sizes[4]) < min(sizes[0], sizes[3])
 
 
+def test_frames_are_padded_to_the_latent_grid_and_old_streams_to_64(model):
+    """Format 2.0 pads an 80x48 frame to 80x48 (5x3 latents under 2x1 hyper-latents) and spends
+    fewer bits than format 1.x's 128x64; each decodes with its own grid to the encoder's pixels."""
+    from gancodec.api import pad_multiple_for
+    from gancodec.bitstream import StreamHeader
+    from gancodec.models.inter import VideoCoder
+
+    header = StreamHeader(80, 48, 30, "gc-intra-hp", bytes(32), 4.0)
+    assert pad_multiple_for(header, model) == 16
+    header.version = (1, 1)
+    assert pad_multiple_for(header, model) == 64
+    frames, sizes = _frames(3, 80, 48), {}
+    for multiple, y_shape in ((16, (3, 5)), (64, (4, 8))):
+        encoder = VideoCoder(model, 80, 48, gop=3, pad_multiple=multiple)
+        decoder = VideoCoder(model, 80, 48, gop=3, pad_multiple=multiple)
+        assert (encoder.y_shape, encoder.z_shape) == (y_shape, (1, 2))
+        sizes[multiple] = 0
+        for i, frame in enumerate(frames):
+            coded = encoder.encode(frame, i, 6.0)
+            sizes[multiple] += sum(len(s) for s in coded.streams)
+            out = decoder.decode(coded, coded.quality)
+            assert all(np.array_equal(a, b) for a, b in zip(out, encoder.reference))
+    assert sizes[16] < sizes[64]
+
+
 def test_i_frames_are_boosted_and_the_decoder_uses_each_frame_s_quality(model):
     """With P-frames to follow, an I-frame is coded intra_boost higher (at most 8); all-intra is not
     boosted; decoding each frame at the quality its CodedFrame carries gives the encoder's pixels."""

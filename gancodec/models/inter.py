@@ -25,7 +25,7 @@ from gancodec.bitstream import recorded_quality
 from gancodec.entropy import decode_vectors, encode_vectors
 from gancodec.models import motion
 from gancodec.models.intra import QUALITY_MAX, QUALITY_MIN, IntraCodec, lambda_for_quality
-from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, unpack
+from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, padded_size, unpack
 
 FRAME_TYPE_I, FRAME_TYPE_P = "I", "P"
 MOTION_COST_SCALE = 3.0  # tuned on the training clips (runs/pframe): see motion_bit_cost
@@ -93,13 +93,18 @@ class VideoCoder:
         scene_cuts: bool = True,
         intra_boost: float = 0.0,
         p_offsets: tuple[float, ...] = (),
+        pad_multiple: int | None = None,
     ):
         self.model, self.width, self.height = model, width, height
         self.gop, self.search_steps, self.scene_cuts = gop, search_steps, scene_cuts
         self.intra_boost = intra_boost if gop > 1 else 0.0
         self.p_offsets = tuple(p_offsets) if gop > 1 else ()
-        stride = model.config.stride
-        self.z_shape = (-(-height // stride), -(-width // stride))
+        # Frames are padded to pad_multiple luma pixels: the latent stride (16) since format 2.0,
+        # the hyper-latent stride (64) in format 1.x streams. Either way z covers ceil(H/64) rows.
+        self.pad_multiple = pad_multiple or model.config.latent_stride
+        padded_width, padded_height = padded_size(width, height, self.pad_multiple)
+        self.y_shape = (padded_height // 16, padded_width // 16)
+        self.z_shape = (-(-self.y_shape[0] // 4), -(-self.y_shape[1] // 4))
         self.reference: YuvFrame | None = None
         self._last_intra: tuple[int, int] | None = None  # (index, bytes) of the last I-frame coded
 
@@ -137,12 +142,12 @@ class VideoCoder:
 
     def _code_intra(self, frame: YuvFrame, quality: float) -> CodedFrame:
         quality = self.intra_quality(quality)
-        return CodedFrame(FRAME_TYPE_I, self._compress(pack(frame, self.model.config.stride), quality), quality)
+        return CodedFrame(FRAME_TYPE_I, self._compress(pack(frame, self.pad_multiple), quality), quality)
 
     def _code_inter(self, frame: YuvFrame, quality: float) -> CodedFrame:
         vectors = motion.estimate_motion(frame.y, self.reference.y, motion_bit_cost(quality))
         prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors))
-        strings = self._compress(pack_residual(frame, prediction, self.model.config.stride), quality)
+        strings = self._compress(pack_residual(frame, prediction, self.pad_multiple), quality)
         diff = vectors - motion.predict_vectors(vectors)
         return CodedFrame(FRAME_TYPE_P, [encode_vectors(diff, self.model.rans_tables()), *strings], quality)
 
@@ -157,7 +162,7 @@ class VideoCoder:
         if coded.kind == FRAME_TYPE_I:
             if len(coded.streams) != 2:
                 raise ValueError("an I-frame has 2 streams")
-            frame = unpack(self.model.decompress(coded.streams, self.z_shape, quality), self.width, self.height)
+            frame = unpack(self._decompress(coded.streams, quality), self.width, self.height)
         elif coded.kind == FRAME_TYPE_P:
             if len(coded.streams) != 3:
                 raise ValueError("a P-frame has 3 streams")
@@ -169,11 +174,14 @@ class VideoCoder:
             if np.abs(vectors).max(initial=0) > motion.MV_LIMIT:
                 raise ValueError("motion vector out of range")
             prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors))
-            frame = add_residual(prediction, self.model.decompress(coded.streams[1:], self.z_shape, quality))
+            frame = add_residual(prediction, self._decompress(coded.streams[1:], quality))
         else:
             raise ValueError(f"unknown frame type {coded.kind}")
         self.reference = frame
         return frame
+
+    def _decompress(self, strings: list[bytes], quality: float) -> torch.Tensor:
+        return self.model.decompress(strings, self.z_shape, quality, self.y_shape)
 
     def conceal(self, frame: YuvFrame) -> None:
         """After a lost frame: the frame shown in its place becomes the reference."""

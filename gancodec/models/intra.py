@@ -84,8 +84,14 @@ class IntraConfig:
 
     @property
     def stride(self) -> int:
-        """Luma pixels per hyper-latent position: frames are padded to a multiple of this."""
+        """Luma pixels per hyper-latent position (format 1.x streams pad frames to a multiple)."""
         return 64
+
+    @property
+    def latent_stride(self) -> int:
+        """Luma pixels per latent position: format 2.x streams pad frames to a multiple of this
+        only; the hyper-latents then cover ceil(H / stride) x ceil(W / stride) positions."""
+        return 16
 
 
 class IntraCodec(CompressionModel):
@@ -187,10 +193,10 @@ class IntraCodec(CompressionModel):
         self.log_gain.data = self.log_gain.data.to(self.device)
         self.log_inv_gain.data = self.log_inv_gain.data.to(self.device)
 
-    def _entropy_params(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
+    def _entropy_params(self, z_hat: Tensor, y_shape: tuple[int, int]) -> tuple[Tensor, Tensor]:
         if self._exact_h_s is None:
             raise RuntimeError("call prepare_inference() before compress/decompress")
-        scales, means = self._exact_h_s(z_hat).chunk(2, 1)
+        scales, means = _crop(self._exact_h_s(z_hat), y_shape).chunk(2, 1)
         return scales.float(), means.float()
 
     @torch.no_grad()
@@ -225,14 +231,14 @@ class IntraCodec(CompressionModel):
     def _compress_y(self, y_g: Tensor, z_hat: Tensor) -> bytes:
         if self._exact_context:
             return self._compress_slices(y_g, z_hat)
-        scales, means = self._entropy_params(z_hat)
+        scales, means = self._entropy_params(z_hat, y_g.shape[-2:])
         indexes = self._table_indexes(scales)
         return self.gaussian_conditional.compress(y_g, indexes, means=means)[0]
 
-    def _decompress_y(self, y_string: bytes, z_hat: Tensor) -> Tensor:
+    def _decompress_y(self, y_string: bytes, z_hat: Tensor, y_shape: tuple[int, int]) -> Tensor:
         if self._exact_context:
-            return self._decompress_slices(y_string, z_hat)
-        scales, means = self._entropy_params(z_hat)
+            return self._decompress_slices(y_string, z_hat, y_shape)
+        scales, means = self._entropy_params(z_hat, y_shape)
         indexes = self._table_indexes(scales)
         return self.gaussian_conditional.decompress([y_string], indexes, means=means)
 
@@ -243,16 +249,17 @@ class IntraCodec(CompressionModel):
         over the real frame inside the padded x (z's bits are common to all candidates)."""
         width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
         rows, cols = (height + 1) // 2, (width + 1) // 2
-        y_hat = self._decompress_y(y_string, z_hat).float().to(self.device)
+        y_hat = self._decompress_y(y_string, z_hat, (x.shape[-2] // 8, x.shape[-1] // 8)).float().to(self.device)
         x_hat = self.g_s(y_hat * self.inv_gain(q)) + 0.5
         distortion = yuv_distortion(x[..., :rows, :cols], x_hat[..., :rows, :cols]).item()
         return float(lambda_for_quality(q)) * 255**2 * distortion + 8 * len(y_string) / (width * height)
 
-    def _exact_base_params(self, z_hat: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """The hyperprior's (scales, means), exact float64, split into the context slices."""
+    def _exact_base_params(self, z_hat: Tensor, y_shape: tuple[int, int]) -> list[tuple[Tensor, Tensor]]:
+        """The hyperprior's (scales, means) on y's grid (h_s covers 4x z's), exact float64, split
+        into the context slices."""
         if self._exact_h_s is None:
             raise RuntimeError("call prepare_inference() before compress/decompress")
-        scales, means = self._exact_h_s(z_hat).chunk(2, 1)
+        scales, means = _crop(self._exact_h_s(z_hat), y_shape).chunk(2, 1)
         slices = len(self._exact_context) + 1
         return list(zip(scales.chunk(slices, 1), means.chunk(slices, 1)))
 
@@ -290,7 +297,7 @@ class IntraCodec(CompressionModel):
         encoder, decoded = BufferedRansEncoder(), []
         tables = self.rans_tables()
         for k, (base, y_k) in enumerate(
-            zip(self._exact_base_params(z_hat), y_g.chunk(len(self.context) + 1, 1))
+            zip(self._exact_base_params(z_hat, y_g.shape[-2:]), y_g.chunk(len(self.context) + 1, 1))
         ):
             scales, means = self._exact_slice_params(k, base, decoded)
             symbols = torch.round(y_k.double() - means)
@@ -301,12 +308,12 @@ class IntraCodec(CompressionModel):
             decoded.append(symbols + means)
         return encoder.flush()
 
-    def _decompress_slices(self, y_string: bytes, z_hat: Tensor) -> Tensor:
-        """Inverse of _compress_slices: returns y_hat_g (1,M,h,w) float32."""
+    def _decompress_slices(self, y_string: bytes, z_hat: Tensor, y_shape: tuple[int, int]) -> Tensor:
+        """Inverse of _compress_slices: returns y_hat_g (1,M,h,w) float32, (h,w) = y_shape."""
         decoder, decoded = RansDecoder(), []
         tables = self.rans_tables()
         decoder.set_stream(y_string)
-        for k, base in enumerate(self._exact_base_params(z_hat)):
+        for k, base in enumerate(self._exact_base_params(z_hat, y_shape)):
             scales, means = self._exact_slice_params(k, base, decoded)
             indexes = self._table_indexes(scales)
             values = decoder.decode_stream(indexes.reshape(-1).int().tolist(), *tables)
@@ -315,14 +322,24 @@ class IntraCodec(CompressionModel):
         return torch.cat(decoded, 1).float()
 
     @torch.no_grad()
-    def decompress(self, strings: list[bytes], z_shape: tuple[int, int], quality: float) -> Tensor:
-        """Inverse of compress(): returns x_hat (1,6,H/2,W/2), float in about [0,1]."""
+    def decompress(
+        self, strings: list[bytes], z_shape: tuple[int, int], quality: float, y_shape: tuple[int, int] | None = None
+    ) -> Tensor:
+        """Inverse of compress(): returns x_hat (1,6,8h,8w), float in about [0,1], for latents of
+        y_shape (h,w) (default 4x z_shape: the format 1.x grid, frames padded to a multiple of 64)."""
         q = torch.tensor([quality], dtype=torch.float32)
+        y_shape = y_shape or (4 * z_shape[0], 4 * z_shape[1])
         z_symbols = self.config.hyper_channels * z_shape[0] * z_shape[1]
         z_hat = self.entropy_bottleneck.decompress([guarded(strings[0], z_symbols)], z_shape)
-        y_symbols = self.config.latent_channels * z_shape[0] * z_shape[1] * 16
-        y_hat_g = self._decompress_y(guarded(strings[1], y_symbols), z_hat)
+        y_symbols = self.config.latent_channels * y_shape[0] * y_shape[1]
+        y_hat_g = self._decompress_y(guarded(strings[1], y_symbols), z_hat, y_shape)
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
+
+
+def _crop(params: Tensor, y_shape: tuple[int, int]) -> Tensor:
+    """h_s's output (B,C,4h_z,4w_z) cut to the latent grid (B,C,h,w): a frame padded to a multiple
+    of 16 but not of 64 has fewer latent rows/columns than 4x its hyper-latents."""
+    return params[..., : y_shape[0], : y_shape[1]]
 
 
 def _context_net(slice_channels: int, k: int) -> nn.Sequential:

@@ -58,9 +58,11 @@ def search_objective(
     width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
     rows, cols = (height + 1) // 2, (width + 1) // 2  # packed positions holding real pixels
     num_pixels = width * height
+    y_rows, y_cols = x.shape[-2] // 8, x.shape[-1] // 8  # the latent grid of the padded x
     x = x[..., :rows, :cols]
     with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
-        scales, means = model.h_s(z_hat.float()).to(x.device).chunk(2, 1)
+        params = model.h_s(z_hat.float())[..., :y_rows, :y_cols]
+        scales, means = params.to(x.device).chunk(2, 1)
         inv_gain = model.inv_gain(q)
 
     def rd_loss(y: Tensor) -> Tensor:
