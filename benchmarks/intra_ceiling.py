@@ -35,7 +35,7 @@ def main() -> None:
     from gancodec.models.yuv import pack, unpack
 
     model = load_model(DEFAULT_MODEL, "cpu")[0]
-    stride = model.config.stride  # frames are padded to a multiple of it
+    multiple = model.config.latent_stride  # frames are padded to a multiple of it (format 2.x)
     report = {"model": DEFAULT_MODEL, "frames_per_video": args.frames, "videos": {}}
     for path in args.videos:
         with VideoReader(path) as reader:
@@ -45,14 +45,15 @@ def main() -> None:
             quality = torch.tensor([q])
             sums = {"unquantized": 0.0, "rounded": 0.0, "coded": 0.0, "bpp": 0.0}
             for frame in frames:
-                x = pack(frame, stride)
+                x = pack(frame, multiple)
                 with torch.no_grad():
                     y = model.g_a(x - 0.5) * model.gain(quality)
                     for name, latent in (("unquantized", y), ("rounded", torch.round(y))):
                         x_hat = model.g_s(latent * model.inv_gain(quality)) + 0.5
                         sums[name] += frame_psnr(frame, unpack(x_hat, frame.width, frame.height)).y
                     streams, z_shape = model.compress(x, q)
-                    decoded = unpack(model.decompress(streams, z_shape, q), frame.width, frame.height)
+                    y_shape = (x.shape[-2] // 8, x.shape[-1] // 8)
+                    decoded = unpack(model.decompress(streams, z_shape, q, y_shape), frame.width, frame.height)
                 sums["coded"] += frame_psnr(frame, decoded).y
                 sums["bpp"] += 8 * sum(len(s) for s in streams) / (frame.width * frame.height)
             rows[f"{q:g}"] = {k: round(v / len(frames), 3) for k, v in sums.items()}
