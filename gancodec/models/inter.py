@@ -103,7 +103,8 @@ class VideoCoder:
         # the hyper-latent stride (64) in format 1.x streams. Either way z covers ceil(H/64) rows.
         self.pad_multiple = pad_multiple or model.config.latent_stride
         padded_width, padded_height = padded_size(width, height, self.pad_multiple)
-        self.y_shape = (padded_height // 16, padded_width // 16)
+        latent = model.config.latent_stride
+        self.y_shape = (padded_height // latent, padded_width // latent)
         self.z_shape = (-(-self.y_shape[0] // 4), -(-self.y_shape[1] // 4))
         self.reference: YuvFrame | None = None
         self._last_intra: tuple[int, int] | None = None  # (index, bytes) of the last I-frame coded

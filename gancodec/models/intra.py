@@ -249,7 +249,7 @@ class IntraCodec(CompressionModel):
         over the real frame inside the padded x (z's bits are common to all candidates)."""
         width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
         rows, cols = (height + 1) // 2, (width + 1) // 2
-        y_hat = self._decompress_y(y_string, z_hat, (x.shape[-2] // 8, x.shape[-1] // 8)).float().to(self.device)
+        y_hat = self._decompress_y(y_string, z_hat, latent_shape(x)).float().to(self.device)
         x_hat = self.g_s(y_hat * self.inv_gain(q)) + 0.5
         distortion = yuv_distortion(x[..., :rows, :cols], x_hat[..., :rows, :cols]).item()
         return float(lambda_for_quality(q)) * 255**2 * distortion + 8 * len(y_string) / (width * height)
@@ -334,6 +334,11 @@ class IntraCodec(CompressionModel):
         y_symbols = self.config.latent_channels * y_shape[0] * y_shape[1]
         y_hat_g = self._decompress_y(guarded(strings[1], y_symbols), z_hat, y_shape)
         return (self.g_s(y_hat_g.to(self.device) * self.inv_gain(q)) + 0.5).cpu()
+
+
+def latent_shape(x: Tensor) -> tuple[int, int]:
+    """The latent grid (h, w) of a packed, padded frame x (B,6,H/2,W/2): g_a downsamples it 8x."""
+    return x.shape[-2] // 8, x.shape[-1] // 8
 
 
 def _crop(params: Tensor, y_shape: tuple[int, int]) -> Tensor:

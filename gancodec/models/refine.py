@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from gancodec.models.intra import SCALES_MIN, IntraCodec, lambda_for_quality
+from gancodec.models.intra import SCALES_MIN, IntraCodec, lambda_for_quality, latent_shape
 from gancodec.models.yuv import yuv_distortion
 
 # Steps of latent search per preset; "fast" is the plain amortized encoder.
@@ -58,7 +58,7 @@ def search_objective(
     width, height = frame_size or (2 * x.shape[-1], 2 * x.shape[-2])
     rows, cols = (height + 1) // 2, (width + 1) // 2  # packed positions holding real pixels
     num_pixels = width * height
-    y_rows, y_cols = x.shape[-2] // 8, x.shape[-1] // 8  # the latent grid of the padded x
+    y_rows, y_cols = latent_shape(x)  # of the padded x, before the crop below
     x = x[..., :rows, :cols]
     with torch.no_grad():  # h_s stays on the CPU beside the exact copy (prepare_inference)
         params = model.h_s(z_hat.float())[..., :y_rows, :y_cols]
