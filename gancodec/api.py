@@ -23,6 +23,7 @@ from gancodec import __version__
 from gancodec.bitstream import (
     FRAME_I,
     FRAME_P,
+    FRAME_PQ,
     INDEX_ENTRY_BYTES,
     RECORD_AUDIO,
     GcvReader,
@@ -41,6 +42,7 @@ from gancodec.models.inter import (
     DEFAULT_P_OFFSETS,
     FRAME_TYPE_I,
     FRAME_TYPE_P,
+    FRAME_TYPE_PQ,
     CodedFrame,
     VideoCoder,
 )
@@ -53,7 +55,8 @@ from gancodec.ratecontrol import RateController
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 DEFAULT_GOP = 32
 MAX_GOP = 100_000
-_RECORD_TYPES = {FRAME_TYPE_I: FRAME_I, FRAME_TYPE_P: FRAME_P}
+_RECORD_TYPES = {FRAME_TYPE_I: FRAME_I, FRAME_TYPE_P: FRAME_P, FRAME_TYPE_PQ: FRAME_PQ}
+_FRAME_KINDS = {record: kind for kind, record in _RECORD_TYPES.items()}
 
 
 @dataclass
@@ -316,7 +319,8 @@ def decode_file(
         model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device), encoder)
         ensure_memory_for(header.width, header.height, model.config.stride)
         coder = VideoCoder(
-            model, header.width, header.height, max(1, header.gop), pad_multiple=pad_multiple_for(header, model)
+            model, header.width, header.height, max(1, header.gop), pad_multiple=pad_multiple_for(header, model),
+            sharp_motion=header.version[0] >= 3,  # "Pq" frames exist since format 3.0
         )
         count = 0
         concealed: list[int] = []
@@ -375,7 +379,7 @@ def _concealing(reader: GcvReader, coder: VideoCoder, concealed: list[int]) -> I
 
 
 def _decode_record(coder: VideoCoder, record: Record) -> YuvFrame:
-    kind = {FRAME_I: FRAME_TYPE_I, FRAME_P: FRAME_TYPE_P}.get(record.type)
+    kind = _FRAME_KINDS.get(record.type)
     if kind is None:
         raise BitstreamError(f"unsupported frame type in frame {record.frame_number}")
     if not QUALITY_MIN <= record.quality <= QUALITY_MAX:

@@ -32,14 +32,15 @@ from typing import BinaryIO
 from gancodec.errors import BitstreamError
 
 MAGIC = b"GCV\0"
-FORMAT_MAJOR = 2
+FORMAT_MAJOR = 3
 FORMAT_MINOR = 0
-READABLE_MAJORS = (1, 2)  # 1.x streams (gancodec 0.12.0 and earlier) still decode
+READABLE_MAJORS = (1, 2, 3)  # 1.x (gancodec 0.12.0 and earlier) and 2.x (0.13.0) streams still decode
 RECORD_SYNC = b"GF"
 TRAILER_MAGIC = b"GCVE"
 
-FRAME_I, FRAME_P, RECORD_AUDIO, RECORD_INDEX = 0, 1, 2, 255
-RECORD_NAMES = {FRAME_I: "I", FRAME_P: "P", RECORD_AUDIO: "audio", RECORD_INDEX: "index"}
+FRAME_I, FRAME_P, RECORD_AUDIO, FRAME_PQ, RECORD_INDEX = 0, 1, 2, 3, 255
+FRAME_TYPES = (FRAME_I, FRAME_P, FRAME_PQ)  # the video frame records (Pq: P-frame, quarter-pel, format 3.0)
+RECORD_NAMES = {FRAME_I: "I", FRAME_P: "P", FRAME_PQ: "Pq", RECORD_AUDIO: "audio", RECORD_INDEX: "index"}
 PIX_FMT_YUV420P = 0
 
 # Sanity limits, checked before anything is allocated.
@@ -280,7 +281,7 @@ class GcvWriter:
         offset = self.f.tell()
         data = record.to_bytes()
         self.f.write(data)
-        if record.type in (FRAME_I, FRAME_P):
+        if record.type in FRAME_TYPES:
             self._index.append((record.frame_number, offset, record.type))
         return len(data)
 
@@ -339,7 +340,7 @@ class GcvReader:
         """Frame records in order; checks that numbering is contiguous and the count matches."""
         expected = 0
         for record in self.records():
-            if record.type not in (FRAME_I, FRAME_P):
+            if record.type not in FRAME_TYPES:
                 continue  # audio, side data, the index: not for the video decoder
             if record.frame_number != expected:
                 raise BitstreamError(f"frame {expected} missing (found frame {record.frame_number})")
@@ -361,7 +362,7 @@ class GcvReader:
             record, pos = self._next_good_record(pos)
             if record is None:
                 break
-            if record.type not in (FRAME_I, FRAME_P) or record.frame_number < expected:
+            if record.type not in FRAME_TYPES or record.frame_number < expected:
                 continue
             number = min(record.frame_number, self.header.frame_count)
             for lost in range(expected, number):

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from gancodec import __version__
+from gancodec.bitstream import FORMAT_MAJOR
 from gancodec.cli import main
 
 FIXED = struct.calcsize(
@@ -152,7 +153,7 @@ def test_decode_wrong_magic(tmp_path):
 
 def test_decode_newer_version(encoded, tmp_path):
     data = bytearray(encoded.read_bytes())
-    data[4] = 3  # a major version this gancodec does not know
+    data[4] = FORMAT_MAJOR + 1  # a major version this gancodec does not know
     _decode_bad(tmp_path, bytes(data), 3, "version")
 
 

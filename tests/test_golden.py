@@ -21,11 +21,12 @@ from gancodec.models.registry import register_model
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.mark.parametrize("name", ["golden", "golden-context", "golden-p", "golden-p2"])
+@pytest.mark.parametrize("name", ["golden", "golden-context", "golden-p", "golden-p2", "golden-p3"])
 def test_golden_stream_decodes_to_reference_pixels(tmp_path, name):
     """golden: hyperprior-only model; golden-context: channel-wise context (4 slices);
     golden-p: I- and P-frames (format 1.1, frames padded to 64) with the context model;
-    golden-p2: the same in format 2.0 (frames padded to 16)."""
+    golden-p2: the same in format 2.0 (frames padded to 16); golden-p3: format 3.0, with "P" and
+    "Pq" (quarter-pel, sharp filters) P-frames."""
     expected = json.loads((DATA / f"{name}.json").read_text())
     with open(DATA / f"{name}.gcv", "rb") as f:
         version = read_header(f).version

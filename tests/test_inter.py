@@ -58,12 +58,63 @@ def test_subpel_plane_samples_the_bilinear_rule_everywhere(denom):
     assert np.array_equal(grid.sample(px, py), _bilinear(plane, px, py, denom))  # edges extend
 
 
+def _sharp(plane: np.ndarray, px: np.ndarray, py: np.ndarray, denom: int) -> np.ndarray:
+    """Reference for the sharp rule, pixel by pixel: HEVC's separable filters (docs/bitstream.md),
+    the horizontal pass at full precision, then the vertical one, (sum + 2048) >> 12, clipped."""
+    taps = [motion.LUMA_TAPS[p * 4 // denom] for p in range(denom)] if denom <= 4 else motion.CHROMA_TAPS
+    n = len(taps[0])
+    h, w = plane.shape
+    p = lambda yy, xx: int(plane[min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)])
+    out = np.empty(px.shape, np.uint8)
+    for i, (x, y) in enumerate(zip(px.ravel().tolist(), py.ravel().tolist())):
+        ix, fx, iy, fy = x // denom, x % denom, y // denom, y % denom
+        rows = [sum(c * p(iy + j - n // 2 + 1, ix + k - n // 2 + 1) for k, c in enumerate(taps[fx])) for j in range(n)]
+        total = sum(c * r for c, r in zip(taps[fy], rows))
+        out.flat[i] = min(max((total + 2048) >> 12, 0), 255)
+    return out
+
+
+@pytest.mark.parametrize("denom", [4, 8])
+def test_sharp_subpel_plane_samples_hevc_filters_everywhere(denom):
+    plane = np.random.default_rng(denom).integers(0, 256, (7, 9), dtype=np.uint8)
+    grid = motion.SubpelPlane(plane, denom, sharp=True)
+    px, py = np.meshgrid(np.arange(-9 * denom, 18 * denom), np.arange(-9 * denom, 16 * denom))
+    assert np.array_equal(grid.sample(px, py), _sharp(plane, px, py, denom))  # edges extend, overshoot clips
+    whole = grid.up[::denom, ::denom][grid.margin : grid.margin + 7, grid.margin : grid.margin + 9]
+    assert np.array_equal(whole, plane)  # whole-pel positions are the plane itself
+
+
+def test_quarter_pel_estimation_finds_a_quarter_pel_shift():
+    """Content moved by 1.25 pixels: quarter-pel vectors with the sharp filters find it, and predict
+    it better than the best half-pel bilinear ones."""
+    import torch
+    import torch.nn.functional as F
+
+    big = torch.from_numpy(_texture(96, 128, seed=5)).float()[None, None]
+    up = F.interpolate(big, scale_factor=4, mode="bicubic", align_corners=False)[0, 0]
+    ref = up[32:288:4, 32:416:4].round().clamp(0, 255).byte().numpy()
+    cur = up[32:288:4, 37:421:4].round().clamp(0, 255).byte().numpy()  # 5 quarter pixels left
+    mv = motion.estimate_motion(cur, ref, interpolation=motion.QUARTER_SHARP)
+    assert (mv[1:-1, 1:-1].reshape(-1, 2) == (5, 0)).all(axis=1).mean() > 0.9
+    errors = {}
+    for name, interp in (("quarter", motion.QUARTER_SHARP), ("half", motion.HALF_BILINEAR)):
+        vectors = motion.estimate_motion(cur, ref, interpolation=interp)
+        pred = motion.compensate(ref, vectors, 16, interp.luma_denom, interp.sharp)
+        errors[name] = np.abs(pred[16:-16, 16:-16].astype(int) - cur[16:-16, 16:-16]).mean()
+    assert errors["quarter"] < errors["half"]
+
+
 def test_overlapped_compensation_blends_only_near_block_edges():
     ref = _texture(48, 64)
     uniform = np.tile(np.array([3, -5], np.int32), (3, 4, 1))
     for block, denom, edge in ((16, 2, motion.LUMA_WINDOW), (8, 4, motion.CHROMA_WINDOW)):
         plain = motion.compensate(ref, uniform, block, denom)
         assert np.array_equal(motion.overlapped(ref, uniform, block, denom, edge), plain)
+    for block, denom, edge in ((16, 4, motion.LUMA_WINDOW), (8, 8, motion.CHROMA_WINDOW)):
+        for vector in ((3, -5), (-700, 901)):  # overlapped interpolates only the phases it uses
+            field = np.tile(np.array(vector, np.int32), (3, 4, 1))
+            plain = motion.compensate(ref, field, block, denom, sharp=True)  # every phase
+            assert np.array_equal(motion.overlapped(ref, field, block, denom, edge, sharp=True), plain)
     mv = np.zeros((3, 4, 2), np.int32)
     mv[1, 1] = (8, 0)  # one block moves 4 pixels
     pred = motion.overlapped(ref, mv, 16, 2, motion.LUMA_WINDOW)
@@ -124,23 +175,41 @@ def _frames(count: int, width: int = 64, height: int = 48) -> list[YuvFrame]:
     return out
 
 
-def test_encoder_and_decoder_reconstruct_the_same_frames(model):
-    from gancodec.models.inter import FRAME_TYPE_I, FRAME_TYPE_P, VideoCoder
+@pytest.mark.parametrize("quality, p_kind", [(5.0, "Pq"), (2.0, "P")])
+def test_encoder_and_decoder_reconstruct_the_same_frames(model, quality, p_kind):
+    """At high qualities P-frames are "Pq" (quarter-pel, sharp filters), at low ones half-pel
+    bilinear "P"; either way the decoder rebuilds the encoder's reference exactly."""
+    from gancodec.models.inter import FRAME_TYPE_I, VideoCoder
 
     frames = _frames(5)
     encoder = VideoCoder(model, 64, 48, gop=3)
     coded, references = [], []
     for i, frame in enumerate(frames):
-        coded.append(encoder.encode(frame, i, 5.0))
+        coded.append(encoder.encode(frame, i, quality))
         references.append(encoder.reference)
-    assert [c.kind for c in coded] == [FRAME_TYPE_I, FRAME_TYPE_P, FRAME_TYPE_P, FRAME_TYPE_I, FRAME_TYPE_P]
+    assert [c.kind for c in coded] == [FRAME_TYPE_I, p_kind, p_kind, FRAME_TYPE_I, p_kind]
     decoder = VideoCoder(model, 64, 48, gop=3)
     for c, ref in zip(coded, references):
-        out = decoder.decode(c, 5.0)
+        out = decoder.decode(c, quality)
         assert all(np.array_equal(a, b) for a, b in zip(out, ref))
     # moving texture: the P-frames cost less than the I-frames around them
     sizes = [sum(len(s) for s in c.streams) for c in coded]
     assert max(sizes[1], sizes[2], sizes[4]) < min(sizes[0], sizes[3])
+
+
+def test_a_format_2_decoder_refuses_pq_frames_and_a_format_2_encoder_writes_none(model):
+    from gancodec.models.inter import FRAME_TYPE_P, FRAME_TYPE_PQ, VideoCoder
+
+    frames = _frames(2)
+    encoder = VideoCoder(model, 64, 48, gop=4, scene_cuts=False)
+    coded = [encoder.encode(f, i, 6.0) for i, f in enumerate(frames)]
+    assert coded[1].kind == FRAME_TYPE_PQ
+    old = VideoCoder(model, 64, 48, gop=4, sharp_motion=False)
+    old.decode(coded[0], 6.0)
+    with pytest.raises(ValueError, match="unknown frame type"):
+        old.decode(coded[1], 6.0)
+    encoder = VideoCoder(model, 64, 48, gop=4, scene_cuts=False, sharp_motion=False)
+    assert [encoder.encode(f, i, 6.0).kind for i, f in enumerate(frames)][1] == FRAME_TYPE_P
 
 
 def test_frames_are_padded_to_the_latent_grid_and_old_streams_to_64(model):
@@ -194,7 +263,7 @@ def _cut_frames() -> list[YuvFrame]:
 
 def test_a_scene_cut_becomes_an_i_frame_and_restarts_the_intra_period(model):
     from gancodec.models.inter import FRAME_TYPE_I as I
-    from gancodec.models.inter import FRAME_TYPE_P as P
+    from gancodec.models.inter import FRAME_TYPE_PQ as P  # quality 4: quarter-pel P-frames
     from gancodec.models.inter import VideoCoder
 
     frames = _cut_frames()
@@ -220,9 +289,9 @@ def test_gop_one_writes_only_i_frames_and_larger_gops_mix(clip, tmp_path):
     import io
 
     from gancodec.api import encode_file
-    from gancodec.bitstream import FRAME_I, FRAME_P, GcvReader
+    from gancodec.bitstream import FRAME_I, FRAME_PQ, GcvReader
 
-    for gop, types in ((1, [FRAME_I] * 4), (2, [FRAME_I, FRAME_P] * 2), (32, [FRAME_I] + [FRAME_P] * 3)):
+    for gop, types in ((1, [FRAME_I] * 4), (2, [FRAME_I, FRAME_PQ] * 2), (32, [FRAME_I] + [FRAME_PQ] * 3)):
         out = tmp_path / f"g{gop}.gcv"
         encode_file(clip, out, quality=4, gop=gop)
         reader = GcvReader(io.BytesIO(out.read_bytes()))

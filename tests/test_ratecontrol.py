@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import write_clip
 
 from gancodec.api import decode_file, encode_file
-from gancodec.bitstream import FRAME_I, FRAME_P, GcvReader
+from gancodec.bitstream import FRAME_P, FRAME_PQ, FRAME_TYPES, GcvReader
 from gancodec.cli import main
 from gancodec.errors import UsageError
 from gancodec.io import VideoReader
@@ -25,7 +25,7 @@ def long_clip(tmp_path_factory):
 def frame_qualities(path, *types) -> list[float]:
     with open(path, "rb") as f:
         reader = GcvReader(f)
-        return [r.quality for r in reader.records() if r.type in (types or (FRAME_I, FRAME_P))]
+        return [r.quality for r in reader.records() if r.type in (types or FRAME_TYPES)]
 
 
 def test_bitrate_is_met_and_the_decoder_agrees(long_clip, tmp_path):
@@ -38,7 +38,7 @@ def test_bitrate_is_met_and_the_decoder_agrees(long_clip, tmp_path):
         summary = encode_file(long_clip, out, bitrate=target, gop=8, measure_psnr=True)
         assert summary.kbps * 1000 == pytest.approx(target, rel=0.15), (summary.kbps, target / 1000)
         qualities = frame_qualities(out)  # P-frames at the plan's quality + their offset, I-frames 1.5 higher
-        p_qualities = frame_qualities(out, FRAME_P)
+        p_qualities = frame_qualities(out, FRAME_P, FRAME_PQ)
         low = max(1.0, summary.qualities[0] + min(DEFAULT_P_OFFSETS))
         high = min(8.0, summary.qualities[1] + max(DEFAULT_P_OFFSETS))
         assert len(qualities) == 24 and low <= min(p_qualities) <= max(p_qualities) <= high

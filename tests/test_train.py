@@ -373,21 +373,27 @@ def test_residual_crops_are_what_a_p_frame_codes(train_clip):
     assert y.shape == (1, 64, 64) and uv.shape == (2, 32, 32)
     # the synthetic clip moves smoothly: the residual is small next to the picture's own contrast
     assert float((y - 0.5).abs().mean()) < 0.5 * float(pack(sources[0].frames[1], 2).std())
-    # adding the crop back onto its prediction gives the frame again (the codec's decode rule)
-    src = sources[0]
-    sampler.rng = np.random.default_rng(7)
-    state = sampler.rng.bit_generator.state
-    y, uv = sampler.crop_for(10.0)
-    sampler.rng.bit_generator.state = state
-    s = sampler.sources[sampler.rng.integers(len(sampler.sources))]
-    t = 1 + sampler.rng.integers(len(s.frames) - 1)
-    cur, ref = s.frames[t], s.frames[t - 1]
-    prediction = YuvFrame(*motion.predict_frame(*ref, motion.estimate_motion(cur.y, ref.y, 10.0)))
+    # adding the crop back onto its prediction gives the frame again (the codec's decode rule), with
+    # the prediction the encoder makes at that quality: half-pel bilinear low, "Pq" high
     import torch.nn.functional as F
 
-    x = torch.cat([F.pixel_unshuffle(y[None], 2), uv[None]], 1)
-    assert all(np.array_equal(a, b) for a, b in zip(add_residual(prediction, x), cur))
-    assert src is s
+    from gancodec.models.inter import motion_bit_cost
+
+    src = sources[0]
+    for quality, interpolation in ((2.0, motion.HALF_BILINEAR), (6.0, motion.QUARTER_SHARP)):
+        cost = motion_bit_cost(quality)
+        sampler.rng = np.random.default_rng(7)
+        state = sampler.rng.bit_generator.state
+        y, uv = sampler.crop_for(cost)
+        sampler.rng.bit_generator.state = state
+        s = sampler.sources[sampler.rng.integers(len(sampler.sources))]
+        t = 1 + sampler.rng.integers(len(s.frames) - 1)
+        cur, ref = s.frames[t], s.frames[t - 1]
+        vectors = motion.estimate_motion(cur.y, ref.y, cost, interpolation)
+        prediction = YuvFrame(*motion.predict_frame(*ref, vectors, interpolation))
+        x = torch.cat([F.pixel_unshuffle(y[None], 2), uv[None]], 1)
+        assert all(np.array_equal(a, b) for a, b in zip(add_residual(prediction, x), cur))
+        assert src is s
     for _ in range(5):  # the pool fills, then serves
         sampler.draw(10.0)
     assert len(sampler.pool) == 2

@@ -1,23 +1,34 @@
 """Block motion for P-frames: estimation (encoder only) and compensation (encoder and decoder).
 
 A P-frame is predicted from the previous decoded frame by one motion vector per 16x16 luma block
-(8x8 chroma), in half-pel luma units, blended with the neighbours' vectors near block edges
-(overlapped compensation). Everything is integer arithmetic -- the same pixels on any machine and
-thread count, so the encoder's reference and the decoder's can only differ where the float
-synthesis transform does (see docs/bitstream.md).
+(8x8 chroma), blended with the neighbours' vectors near block edges (overlapped compensation), in
+one of two interpolations (`Interpolation`), chosen per frame by the encoder:
 
-    luma:   mv / 2 pixels, interpolated at 1/2 pel:  weights (2 - f, f) per axis, rounding / 4
-    chroma: mv / 4 pixels, interpolated at 1/4 pel:  weights (4 - f, f) per axis, rounding / 16
+    HALF_BILINEAR (P-frames, every format):
+      luma:   mv / 2 pixels, at 1/2 pel:  weights (2 - f, f) per axis, rounding / 4
+      chroma: mv / 4 pixels, at 1/4 pel:  weights (4 - f, f) per axis, rounding / 16
+    QUARTER_SHARP (format 3.0 "Pq" frames):
+      luma:   mv / 4 pixels, at 1/4 pel:  HEVC's 8-tap luma filters, separable, rounding / 4096
+      chroma: mv / 8 pixels, at 1/8 pel:  HEVC's 4-tap chroma filters, separable, rounding / 4096
+
+The sharp filters keep the detail bilinear averaging blurs away, which saves residual bits where
+the reference holds detail (higher qualities); at low qualities the blur of bilinear is the better
+prediction of a blurry reference, and the coarser vectors cost fewer bits.
+Everything is integer arithmetic -- the same pixels on any machine and thread count, so the
+encoder's reference and the decoder's can only differ where the float synthesis transform does
+(see docs/bitstream.md).
 
 Estimation is a coarse-to-fine full search on luma (SAD): +-8 pixels at quarter resolution
-(+-32 at full), a +-2 refinement at full resolution, then the 8 half-pel neighbours. Vectors point
-anywhere: the reference is edge-extended without limit (coordinates are clamped).
+(+-32 at full), a +-2 refinement at full resolution, then the 8 half-pel neighbours (and the 8
+quarter-pel ones). Vectors point anywhere: the reference is edge-extended without limit
+(coordinates are clamped).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,7 +39,42 @@ BLOCK = 16  # luma block size; chroma blocks are BLOCK / 2
 COARSE_FACTOR = 4
 COARSE_RANGE = 8  # pixels at 1/COARSE_FACTOR resolution
 REFINE_RANGE = 2  # full-resolution pixels around the coarse vector
-MV_LIMIT = 2 * 4096  # |mv| bound in half-pel units (a decoder refuses larger ones)
+MV_LIMIT_PIXELS = 4096  # |mv| bound in luma pixels (a decoder refuses larger vectors)
+
+# HEVC's interpolation filters (ITU-T H.265, 8.5.3.3.3), taps applied at offsets -3..+4 (luma) and
+# -1..+2 (chroma) around the integer sample; each row sums to 64.
+LUMA_TAPS = (
+    (0, 0, 0, 64, 0, 0, 0, 0),
+    (-1, 4, -10, 58, 17, -5, 1, 0),
+    (-1, 4, -11, 40, 40, -11, 4, -1),
+    (0, 1, -5, 17, 58, -10, 4, -1),
+)  # phases 0, 1/4, 1/2, 3/4
+CHROMA_TAPS = (
+    (0, 64, 0, 0), (-2, 58, 10, -2), (-4, 54, 16, -2), (-6, 46, 28, -4),
+    (-4, 36, 36, -4), (-4, 28, 46, -6), (-2, 16, 54, -4), (-2, 10, 58, -2),
+)  # phases 0, 1/8, ..., 7/8  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """How vectors are read: luma_denom vector units per luma pixel (chroma: twice as many per
+    chroma pixel) and whether the sub-pel samples come from the sharp (HEVC) filters or bilinear."""
+
+    luma_denom: int
+    sharp: bool
+
+    @property
+    def chroma_denom(self) -> int:
+        return 2 * self.luma_denom
+
+    @property
+    def mv_limit(self) -> int:
+        return MV_LIMIT_PIXELS * self.luma_denom
+
+
+HALF_BILINEAR = Interpolation(2, sharp=False)
+QUARTER_SHARP = Interpolation(4, sharp=True)
+MV_LIMIT = HALF_BILINEAR.mv_limit  # |mv| bound in half-pel units
 
 
 def block_grid(width: int, height: int) -> tuple[int, int]:
@@ -36,24 +82,38 @@ def block_grid(width: int, height: int) -> tuple[int, int]:
     return -(-height // BLOCK), -(-width // BLOCK)
 
 
-def compensate(plane: np.ndarray, mv: np.ndarray, block: int, denom: int) -> np.ndarray:
+def compensate(plane: np.ndarray, mv: np.ndarray, block: int, denom: int, sharp: bool = False) -> np.ndarray:
     """Motion-compensated prediction of one plane.
 
     plane (H, W) uint8: the reference. mv (rows, cols, 2) int: (dx, dy) per block in 1/denom
     pixel units (denom a power of two). block: block size in this plane's pixels. Returns (H, W) uint8.
     """
-    return SubpelPlane(plane, denom).compensate(mv, block)
+    return SubpelPlane(plane, denom, sharp).compensate(mv, block)
 
 
 class SubpelPlane:
     """A reference plane interpolated once at every 1/denom position (denom x denom phases), so
     that a prediction is one gather instead of four taps per pixel; motion search and overlapped
-    compensation sample the same reference many times. Bilinear in integers, as in the module
-    docstring; outside the plane its edges extend."""
+    compensation sample the same reference many times. Bilinear or sharp (HEVC's filters: luma
+    when denom <= 4, chroma's 4-tap at 1/8), in integers, as in the module docstring; outside the
+    plane its edges extend."""
 
-    def __init__(self, plane: np.ndarray, denom: int):
+    def __init__(
+        self, plane: np.ndarray, denom: int, sharp: bool = False, phases: set[tuple[int, int]] | None = None
+    ):
+        """phases: the (x, y) phases to interpolate (sharp only; default all): a decoder needs
+        only those of the frame's vectors, and the sharp filters cost far more than bilinear."""
         h, w = plane.shape
         self.shape, self.denom = (h, w), denom
+        # Pixels of edge extension interpolated around the plane: bilinear samples beyond the last
+        # pixel equal it, so clamping into the plane's grid is exact; a sharp filter reaches 4
+        # pixels, so the plane is extended by that much before filtering, and outside it a sample
+        # keeps its phase at the nearest extended pixel (whose every tap sees the edge pixel).
+        self.margin = SHARP_MARGIN if sharp else 0
+        if sharp:
+            m = self.margin
+            self.up = _sharp_phases(np.pad(plane, m, mode="edge"), _sharp_taps(denom), phases)
+            return
         shift = denom.bit_length() - 1
         # int16 suffices: a phase's weighted sum is at most 255 * denom^2 (4080 for quarter-pel)
         ref = np.pad(plane, ((0, 1), (0, 1)), mode="edge").astype(np.int16)
@@ -68,8 +128,14 @@ class SubpelPlane:
     def sample(self, px: np.ndarray, py: np.ndarray) -> np.ndarray:
         """Values at (px, py) / denom (integer arrays); outside the plane its edges extend."""
         hh, ww = self.up.shape
-        index = np.clip(py, 0, hh - 1) * ww + np.clip(px, 0, ww - 1)
-        return np.take(self.up.reshape(-1), index)
+        if not self.margin:
+            index = np.clip(py, 0, hh - 1) * ww + np.clip(px, 0, ww - 1)
+            return np.take(self.up.reshape(-1), index)
+        d, m = self.denom, self.margin
+        shift, phase = d.bit_length() - 1, d - 1
+        ix = np.clip((px >> shift) + m, 0, ww // d - 1) * d + (px & phase)
+        iy = np.clip((py >> shift) + m, 0, hh // d - 1) * d + (py & phase)
+        return np.take(self.up.reshape(-1), iy * ww + ix)
 
     def compensate(self, mv: np.ndarray, block: int, block_w: int | None = None) -> np.ndarray:
         """The plane predicted by one vector per block (see `compensate`); blocks are
@@ -84,13 +150,60 @@ class SubpelPlane:
         return self.sample(px, py)
 
 
-def predict_frame(ref_y: np.ndarray, ref_u: np.ndarray, ref_v: np.ndarray, mv: np.ndarray):
-    """(y, u, v) uint8 prediction from the reference planes and the half-pel luma vectors, by
-    overlapped block motion compensation (see overlapped)."""
+SHARP_MARGIN = 4  # luma filter reach in pixels
+
+
+def _sharp_taps(denom: int) -> tuple[tuple[int, ...], ...]:
+    """The filter of each of a plane's `denom` phases: luma's 8 taps up to quarter-pel, chroma's 4
+    taps at eighth-pel."""
+    if denom <= 4:
+        return tuple(LUMA_TAPS[phase * 4 // denom] for phase in range(denom))
+    if denom == 8:
+        return CHROMA_TAPS
+    raise ValueError(f"no sharp filter for 1/{denom} pel")
+
+
+def _sharp_phases(
+    plane: np.ndarray, taps: tuple[tuple[int, ...], ...], phases: set[tuple[int, int]] | None = None
+) -> np.ndarray:
+    """The (x, y) `phases` (default all) of the separable filter `taps` (one per 1/denom position,
+    each summing to 64), interleaved on the 1/denom grid: horizontal pass kept at full precision
+    (int32), then vertical, then (sum + 2048) >> 12 clipped to 8 bits -- exact integers, and phase
+    (0, 0) is the plane itself. Phases not asked for are left at 0."""
+    h, w = plane.shape
+    denom, n = len(taps), len(taps[0])
+    if phases is None:
+        phases = {(fx, fy) for fx in range(denom) for fy in range(denom)}
+    before = n // 2 - 1  # taps before the integer sample
+    ref = np.pad(plane, ((before, n - 1 - before), (before, n - 1 - before)), mode="edge").astype(np.int32)
+    rows = {}
+    for fx in sorted({fx for fx, _ in phases}):  # horizontal phases over the padded rows: (H + n - 1, W)
+        acc = np.zeros((ref.shape[0], w), np.int32)
+        for k, c in enumerate(taps[fx]):
+            if c:
+                acc += c * ref[:, k : k + w]
+        rows[fx] = acc
+    up = np.zeros((h * denom, w * denom), dtype=np.uint8)
+    for fx, fy in phases:
+        acc = np.zeros((h, w), np.int32)  # |sum| < 2^31: 255 * 88 * 88
+        for k, c in enumerate(taps[fy]):
+            if c:
+                acc += c * rows[fx][k : k + h]
+        up[fy::denom, fx::denom] = np.clip((acc + 2048) >> 12, 0, 255)
+    return up
+
+
+def predict_frame(
+    ref_y: np.ndarray, ref_u: np.ndarray, ref_v: np.ndarray, mv: np.ndarray,
+    interpolation: Interpolation = HALF_BILINEAR,
+):  # fmt: skip
+    """(y, u, v) uint8 prediction from the reference planes and the luma vectors (in
+    1/interpolation.luma_denom pixels), by overlapped block motion compensation (see overlapped)."""
+    luma, chroma, sharp = interpolation.luma_denom, interpolation.chroma_denom, interpolation.sharp
     return (
-        overlapped(ref_y, mv, BLOCK, 2, LUMA_WINDOW),
-        overlapped(ref_u, mv, BLOCK // 2, 4, CHROMA_WINDOW),
-        overlapped(ref_v, mv, BLOCK // 2, 4, CHROMA_WINDOW),
+        overlapped(ref_y, mv, BLOCK, luma, LUMA_WINDOW, sharp),
+        overlapped(ref_u, mv, BLOCK // 2, chroma, CHROMA_WINDOW, sharp),
+        overlapped(ref_v, mv, BLOCK // 2, chroma, CHROMA_WINDOW, sharp),
     )
 
 
@@ -118,7 +231,9 @@ def _neighbour_field(mv: np.ndarray, axis: int, step: int) -> np.ndarray:
     return np.take(mv, index, axis=axis)
 
 
-def overlapped(plane: np.ndarray, mv: np.ndarray, block: int, denom: int, edge: tuple[int, ...]) -> np.ndarray:
+def overlapped(
+    plane: np.ndarray, mv: np.ndarray, block: int, denom: int, edge: tuple[int, ...], sharp: bool = False
+) -> np.ndarray:
     """Overlapped block motion compensation of one plane, in integers.
 
     With wx, wy the own weights (eighths) of a pixel's column and row, and H, V the predictions by
@@ -127,7 +242,9 @@ def overlapped(plane: np.ndarray, mv: np.ndarray, block: int, denom: int, edge: 
     A uniform field gives exactly `compensate`'s prediction.
     """
     h, w = plane.shape
-    ref = SubpelPlane(plane, denom)
+    # the neighbours' vectors are the frame's vectors too: their phases are all a decoder needs
+    phases = {(int(x) % denom, int(y) % denom) for x, y in mv.reshape(-1, 2)} if sharp else None
+    ref = SubpelPlane(plane, denom, sharp, phases)
     rows, cols, _ = mv.shape
     half = block // 2
     own = ref.compensate(mv, block).astype(np.int32)
@@ -166,24 +283,25 @@ def _offsets(radius: int) -> list[tuple[int, int]]:
 
 
 def _refine(cur_y: np.ndarray, ref: SubpelPlane, mv: np.ndarray, steps: list[tuple[int, int]]) -> np.ndarray:
-    """Tries mv + each step (half-pel units) for every block; keeps the best (ties: earlier).
+    """Tries mv + each step (sub-pel units) for every block; keeps the best (ties: earlier).
 
     Each block's reference window (its block at mv, widened by the largest step) is gathered once;
     every candidate is then a strided view of it. SADs of blocks cut by the frame edge are scaled
-    to a full block, as `_sad_of_field`'s."""
+    to a full block, as `_sad_of_field`'s. Vectors and steps are in 1/ref.denom pixels."""
     rows, cols, _ = mv.shape
+    d = ref.denom
     reach = max(max(abs(dx), abs(dy)) for dx, dy in steps)
-    span = 2 * BLOCK - 1 + 2 * reach  # half-pel samples across a widened window
+    span = d * BLOCK - 1 + 2 * reach  # sub-pel samples across a widened window
     k = np.arange(span, dtype=np.int64)
-    left = (np.arange(cols, dtype=np.int64) * 2 * BLOCK)[None, :] + mv[..., 0] - reach
-    top = (np.arange(rows, dtype=np.int64) * 2 * BLOCK)[:, None] + mv[..., 1] - reach
+    left = (np.arange(cols, dtype=np.int64) * d * BLOCK)[None, :] + mv[..., 0] - reach
+    top = (np.arange(rows, dtype=np.int64) * d * BLOCK)[:, None] + mv[..., 1] - reach
     window = ref.sample(left[..., None, None] + k, top[..., None, None] + k[:, None])  # (rows, cols, span, span)
     cur, valid = _blocks(cur_y, rows, cols)
     scale = np.float32(BLOCK * BLOCK) / valid.sum(axis=(2, 3)).astype(np.float32)
 
     def sad(dx: int, dy: int) -> np.ndarray:
         y0, x0 = reach + dy, reach + dx
-        pred = window[:, :, y0 : y0 + 2 * BLOCK : 2, x0 : x0 + 2 * BLOCK : 2]
+        pred = window[:, :, y0 : y0 + d * BLOCK : d, x0 : x0 + d * BLOCK : d]
         return (np.abs(cur - pred) * valid).sum(axis=(2, 3)).astype(np.float32) * scale
 
     best, best_cost = mv.copy(), sad(0, 0)
@@ -206,8 +324,11 @@ def _blocks(plane: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.nda
     return cut(blocks), cut(valid)
 
 
-def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0) -> np.ndarray:
-    """Half-pel luma vectors (rows, cols, 2) int32 that predict cur_y from ref_y (both (H, W) uint8).
+def estimate_motion(
+    cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0, interpolation: Interpolation = HALF_BILINEAR
+) -> np.ndarray:
+    """Luma vectors (rows, cols, 2) int32, in 1/interpolation.luma_denom pixels, that predict cur_y
+    from ref_y (both (H, W) uint8) under `interpolation`.
 
     bit_cost: SAD units one bit of motion is worth. With bit_cost > 0 each block finally picks the
     candidate (its best-SAD vector, its predictor, zero, its left and top neighbours' vectors) with
@@ -215,7 +336,8 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0)
     motion bits where the picture barely cares."""
     h, w = cur_y.shape
     rows, cols = block_grid(w, h)
-    ref_half = SubpelPlane(ref_y, 2)
+    d = interpolation.luma_denom
+    ref_sub = SubpelPlane(ref_y, d, interpolation.sharp)
     f = COARSE_FACTOR
     mv = np.zeros((rows, cols, 2), dtype=np.int64)
     if min(h, w) >= 4 * f:
@@ -224,16 +346,18 @@ def estimate_motion(cur_y: np.ndarray, ref_y: np.ndarray, bit_cost: float = 0.0)
         cur_c = F.avg_pool2d(cur, f, ceil_mode=True)[0, 0]
         ref_c = F.avg_pool2d(ref, f, ceil_mode=True)[0, 0]
         coarse = _full_search(cur_c, ref_c, COARSE_RANGE, BLOCK // f)[:rows, :cols]
-        mv = coarse.numpy().astype(np.int64) * f * 2
+        mv = coarse.numpy().astype(np.int64) * f * d
         # the zero vector competes too: where the coarse search was fooled, static blocks stay put
-        coarse_better = _sad_of_field(cur_y, ref_half, mv) < _sad_of_field(cur_y, ref_half, np.zeros_like(mv))
+        coarse_better = _sad_of_field(cur_y, ref_sub, mv) < _sad_of_field(cur_y, ref_sub, np.zeros_like(mv))
         mv = np.where(coarse_better[..., None], mv, 0)
-    full_steps = [(2 * ox, 2 * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
-    mv = _refine(cur_y, ref_half, mv, full_steps)
-    half_steps = [(ox, oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)]
-    mv = _refine(cur_y, ref_half, mv, half_steps)
+    full_steps = [(d * ox, d * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
+    mv = _refine(cur_y, ref_sub, mv, full_steps)
+    step = d // 2
+    while step >= 1:  # the 8 half-pel neighbours, then (quarter-pel) the 8 quarter-pel ones
+        mv = _refine(cur_y, ref_sub, mv, [(step * ox, step * oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)])
+        step //= 2
     if bit_cost > 0:
-        mv = _rate_constrained(cur_y, ref_half, mv, bit_cost)
+        mv = _rate_constrained(cur_y, ref_sub, mv, bit_cost)
     return mv.astype(np.int32)
 
 
@@ -274,16 +398,18 @@ def _difference_bits(d: int) -> float:
 
 
 def _one_block_sad(cur: np.ndarray, ref: SubpelPlane, r: int, c: int, v: tuple[int, int]) -> float:
-    """SAD of block (r, c) of cur (H, W) int32 against the reference at half-pel vector v."""
+    """SAD of block (r, c) of cur (H, W) int32 against the reference at sub-pel vector v."""
     h, w = cur.shape
+    d = ref.denom
     y0, x0 = r * BLOCK, c * BLOCK
     bh, bw = min(BLOCK, h - y0), min(BLOCK, w - x0)
-    sy, sx = 2 * y0 + v[1], 2 * x0 + v[0]
-    if sy >= 0 and sx >= 0 and sy + 2 * bh <= ref.up.shape[0] and sx + 2 * bw <= ref.up.shape[1]:
-        pred = ref.up[sy : sy + 2 * bh : 2, sx : sx + 2 * bw : 2]  # inside the plane: a strided view
+    offset = ref.margin * d
+    sy, sx = d * y0 + v[1] + offset, d * x0 + v[0] + offset
+    if sy >= 0 and sx >= 0 and sy + d * bh <= ref.up.shape[0] and sx + d * bw <= ref.up.shape[1]:
+        pred = ref.up[sy : sy + d * bh : d, sx : sx + d * bw : d]  # inside the plane: a strided view
     else:
-        ys = np.arange(sy, sy + 2 * bh, 2)[:, None]
-        xs = np.arange(sx, sx + 2 * bw, 2)[None, :]
+        ys = np.arange(sy, sy + d * bh, d)[:, None] - offset
+        xs = np.arange(sx, sx + d * bw, d)[None, :] - offset
         pred = ref.sample(xs, ys)
     return float(np.abs(cur[y0 : y0 + bh, x0 : x0 + bw] - pred).sum())
 

@@ -196,6 +196,7 @@ class ResidualSampler:
 
     def crop_for(self, bit_cost: float) -> tuple[torch.Tensor, torch.Tensor]:
         from gancodec.models import motion
+        from gancodec.models.inter import SHARP_MOTION_MIN_QUALITY, motion_bit_cost
         from gancodec.models.yuv import pack_residual
 
         source = self.sources[self.rng.integers(len(self.sources))]
@@ -204,8 +205,11 @@ class ResidualSampler:
         top = 2 * self.rng.integers((h - self.crop) // 2 + 1)
         left = 2 * self.rng.integers((w - self.crop) // 2 + 1)
         cur, ref = (_region(source.frames[i], top, left, self.crop) for i in (t, t - 1))
-        vectors = motion.estimate_motion(cur.y, ref.y, bit_cost)
-        prediction = YuvFrame(*motion.predict_frame(*ref, vectors))
+        # predicted as the encoder would at this quality: "Pq" (quarter-pel, sharp) at the top
+        sharp = bit_cost <= motion_bit_cost(SHARP_MOTION_MIN_QUALITY)
+        interpolation = motion.QUARTER_SHARP if sharp else motion.HALF_BILINEAR
+        vectors = motion.estimate_motion(cur.y, ref.y, bit_cost, interpolation)
+        prediction = YuvFrame(*motion.predict_frame(*ref, vectors, interpolation))
         x = pack_residual(cur, prediction, 2)[0]  # (6, S/2, S/2)
         return F.pixel_shuffle(x[None, :4], 2)[0], x[4:]
 
