@@ -29,13 +29,15 @@ from gancodec.models.yuv import YuvFrame, add_residual, pack, pack_residual, pad
 
 FRAME_TYPE_I, FRAME_TYPE_P, FRAME_TYPE_PQ = "I", "P", "Pq"
 INTERPOLATIONS = {FRAME_TYPE_P: motion.HALF_BILINEAR, FRAME_TYPE_PQ: motion.QUARTER_SHARP}
-# P-frames coded at this quality or above use quarter-pel vectors and HEVC's sharp filters ("Pq"
-# frames, format 3.0); below it half-pel bilinear, like AV1's per-frame choice of vector precision.
-# Measured (session 14, v11, GOP 32, 12 frames of the eval clips, against half-pel bilinear for
-# every P-frame): at q 6 -8.6 / -5.3 / -10.3 % bits at -0.03 / -0.05 / +0.02 dB PSNR-Y on cars / walk /
-# sintel, at q 3 about even, at q 1 +8 / +4 / +5 % bits and -0.2 dB -- the sharp prediction of a blurry
-# reference and the costlier vectors lose there. BD-rate over q 2/4/6 with it on every P-frame: -3.6 %.
-SHARP_MOTION_MIN_QUALITY = 3.5
+FRAME_KIND = {interpolation: kind for kind, interpolation in INTERPOLATIONS.items()}
+# Each P-frame is predicted both ways -- half-pel bilinear ("P") and quarter-pel with HEVC's sharp
+# filters ("Pq", format 3.0) -- and the prediction closer to the frame is coded (motion.best_prediction),
+# like AV1's per-frame choice of vector precision and filter. Measured (session 14, v11 weights, GOP 32,
+# 12 frames, q 2/4/6/8, BD-rate on PSNR-Y against "P" only): this choice -4.8 / -3.5 / -8.3 % on the
+# eval clips cars / walk / sintel, -0.8 / +0.2 / -0.1 % on the training clips foreman / bikes / akiyo;
+# "Pq" for every P-frame of quality >= 3.5 instead: -4.9 / -2.9 / -7.7 % but +2.7 / +3.0 / +0.1 % (the
+# sharp prediction of a blurry or noisy reference loses: bikes q 8 -0.6 dB); choosing by the coded
+# rate-distortion cost (coding both): -5.4 / -4.5 / -8.8 % and -1.2 / +0.9 / -0.7 %, for twice the work.
 MOTION_COST_SCALE = 3.0  # tuned on the training clips (runs/pframe): see motion_bit_cost
 # A P-frame that costs more than this share of the last I-frame is coded as an I-frame too, and the
 # smaller of the two is kept: after a scene cut the prediction is useless and intra is far cheaper.
@@ -90,7 +92,7 @@ class VideoCoder:
     p_offsets: quality added to the P-frames by their place after the last I-frame, cyclically
     (DEFAULT_P_OFFSETS; kept within the quality range).
     sharp_motion: whether "Pq" frames (quarter-pel, sharp filters) exist: format 3.0 streams; the
-    encoder then codes P-frames at SHARP_MOTION_MIN_QUALITY or above as such.
+    encoder then predicts each P-frame both ways and codes the closer prediction.
     """
 
     def __init__(
@@ -158,13 +160,13 @@ class VideoCoder:
         return CodedFrame(FRAME_TYPE_I, self._compress(pack(frame, self.pad_multiple), quality), quality)
 
     def _code_inter(self, frame: YuvFrame, quality: float) -> CodedFrame:
-        kind = FRAME_TYPE_PQ if self.sharp_motion and quality >= SHARP_MOTION_MIN_QUALITY else FRAME_TYPE_P
-        interpolation = INTERPOLATIONS[kind]
-        vectors = motion.estimate_motion(frame.y, self.reference.y, motion_bit_cost(quality), interpolation)
-        prediction = YuvFrame(*motion.predict_frame(*self.reference, vectors, interpolation))
-        strings = self._compress(pack_residual(frame, prediction, self.pad_multiple), quality)
+        interpolations = (motion.HALF_BILINEAR, motion.QUARTER_SHARP) if self.sharp_motion else (motion.HALF_BILINEAR,)
+        interpolation, vectors, predicted = motion.best_prediction(
+            frame, self.reference, motion_bit_cost(quality), interpolations
+        )
+        strings = self._compress(pack_residual(frame, YuvFrame(*predicted), self.pad_multiple), quality)
         diff = vectors - motion.predict_vectors(vectors)
-        return CodedFrame(kind, [encode_vectors(diff, self.model.rans_tables()), *strings], quality)
+        return CodedFrame(FRAME_KIND[interpolation], [encode_vectors(diff, self.model.rans_tables()), *strings], quality)
 
     def _compress(self, x: torch.Tensor, quality: float) -> list[bytes]:
         strings, _ = self.model.compress(x, quality, self.search_steps, (self.width, self.height))

@@ -207,6 +207,30 @@ def predict_frame(
     )
 
 
+def plane_mse(planes: tuple[np.ndarray, ...], others: tuple[np.ndarray, ...]) -> float:
+    """Squared error of (y, u, v) against (y, u, v), weighted 6:1:1 like the codec's distortion."""
+    mse = [float(np.mean((a.astype(np.int32) - b.astype(np.int32)) ** 2)) for a, b in zip(planes, others)]
+    return (6 * mse[0] + mse[1] + mse[2]) / 8
+
+
+def best_prediction(
+    cur: tuple[np.ndarray, ...], ref: tuple[np.ndarray, ...], bit_cost: float,
+    interpolations: tuple[Interpolation, ...] = (HALF_BILINEAR,),
+) -> tuple[Interpolation, np.ndarray, tuple[np.ndarray, ...]]:  # fmt: skip
+    """(interpolation, vectors, predicted (y, u, v)) that predict frame `cur` from `ref` best: motion
+    is searched under each interpolation and the prediction closer to `cur` (plane_mse) wins, the
+    earlier on a tie. Sharp filters win where the reference holds detail the motion preserves; a
+    blurry or noisy reference is often predicted better by bilinear's blur (and its cheaper vectors)."""
+    best = None
+    for interpolation in interpolations:
+        vectors = estimate_motion(cur[0], ref[0], bit_cost, interpolation)
+        prediction = predict_frame(*ref, vectors, interpolation)
+        error = plane_mse(cur, prediction)
+        if best is None or error < best[0]:
+            best = (error, interpolation, vectors, prediction)
+    return best[1:]
+
+
 # Overlapped compensation: near a block edge a pixel mixes the prediction by its own block's vector
 # with the prediction by the vector of the neighbour across that edge, which smooths the seams a
 # block-wise prediction leaves (they cost the residual coder bits). Own weight, in eighths, of the

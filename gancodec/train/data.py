@@ -196,7 +196,6 @@ class ResidualSampler:
 
     def crop_for(self, bit_cost: float) -> tuple[torch.Tensor, torch.Tensor]:
         from gancodec.models import motion
-        from gancodec.models.inter import SHARP_MOTION_MIN_QUALITY, motion_bit_cost
         from gancodec.models.yuv import pack_residual
 
         source = self.sources[self.rng.integers(len(self.sources))]
@@ -205,11 +204,9 @@ class ResidualSampler:
         top = 2 * self.rng.integers((h - self.crop) // 2 + 1)
         left = 2 * self.rng.integers((w - self.crop) // 2 + 1)
         cur, ref = (_region(source.frames[i], top, left, self.crop) for i in (t, t - 1))
-        # predicted as the encoder would at this quality: "Pq" (quarter-pel, sharp) at the top
-        sharp = bit_cost <= motion_bit_cost(SHARP_MOTION_MIN_QUALITY)
-        interpolation = motion.QUARTER_SHARP if sharp else motion.HALF_BILINEAR
-        vectors = motion.estimate_motion(cur.y, ref.y, bit_cost, interpolation)
-        prediction = YuvFrame(*motion.predict_frame(*ref, vectors, interpolation))
+        # predicted as the encoder predicts a format 3.0 P-frame: the closer of "P" and "Pq"
+        _, _, predicted = motion.best_prediction(cur, ref, bit_cost, (motion.HALF_BILINEAR, motion.QUARTER_SHARP))
+        prediction = YuvFrame(*predicted)
         x = pack_residual(cur, prediction, 2)[0]  # (6, S/2, S/2)
         return F.pixel_shuffle(x[None, :4], 2)[0], x[4:]
 

@@ -2,8 +2,9 @@
 
 golden-p3.gcv: the 5 synthetic 80x48 frames of make_golden_p2.py coded with --gop 4 at quality 5.5
 (--p-offsets -2.5,0 --no-scenecut) by the same tiny context model, as gancodec 0.14.0 writes them:
-format 3.0, the P-frames at 3.0 / 5.5 / 3.0 -- so the stream holds both kinds of P-frame: "P"
-(half-pel, bilinear, below quality 3.5) and "Pq" (quarter-pel, HEVC's sharp filters). golden-p3.json: the SHA-256
+format 3.0, the P-frames at 3.0 / 5.5 / 3.0, and the encoder's choice of the closer prediction gives
+both kinds of P-frame: "P" (half-pel, bilinear) at 3.0 and "Pq" (quarter-pel, HEVC's sharp filters)
+at 5.5. golden-p3.json: the SHA-256
 of the decoded I420 frames. Pins the sharp interpolation and the quarter-pel vectors.
 """
 
