@@ -195,13 +195,14 @@ def _sharp_phases(
 
 def predict_frame(
     ref_y: np.ndarray, ref_u: np.ndarray, ref_v: np.ndarray, mv: np.ndarray,
-    interpolation: Interpolation = HALF_BILINEAR,
+    interpolation: Interpolation = HALF_BILINEAR, luma_plane: SubpelPlane | None = None,
 ):  # fmt: skip
     """(y, u, v) uint8 prediction from the reference planes and the luma vectors (in
-    1/interpolation.luma_denom pixels), by overlapped block motion compensation (see overlapped)."""
+    1/interpolation.luma_denom pixels), by overlapped block motion compensation (see overlapped).
+    luma_plane: ref_y already interpolated so (by the motion search), not built again."""
     luma, chroma, sharp = interpolation.luma_denom, interpolation.chroma_denom, interpolation.sharp
     return (
-        overlapped(ref_y, mv, BLOCK, luma, LUMA_WINDOW, sharp),
+        overlapped(ref_y, mv, BLOCK, luma, LUMA_WINDOW, sharp, luma_plane),
         overlapped(ref_u, mv, BLOCK // 2, chroma, CHROMA_WINDOW, sharp),
         overlapped(ref_v, mv, BLOCK // 2, chroma, CHROMA_WINDOW, sharp),
     )
@@ -222,9 +223,11 @@ def best_prediction(
     earlier on a tie. Sharp filters win where the reference holds detail the motion preserves; a
     blurry or noisy reference is often predicted better by bilinear's blur (and its cheaper vectors)."""
     best = None
+    whole = whole_pixel_motion(cur[0], ref[0])
     for interpolation in interpolations:
-        vectors = estimate_motion(cur[0], ref[0], bit_cost, interpolation)
-        prediction = predict_frame(*ref, vectors, interpolation)
+        luma = SubpelPlane(ref[0], interpolation.luma_denom, interpolation.sharp)  # all phases: searched
+        vectors = refine_motion(cur[0], luma, whole, bit_cost)
+        prediction = predict_frame(*ref, vectors, interpolation, luma)
         error = plane_mse(cur, prediction)
         if best is None or error < best[0]:
             best = (error, interpolation, vectors, prediction)
@@ -256,8 +259,9 @@ def _neighbour_field(mv: np.ndarray, axis: int, step: int) -> np.ndarray:
 
 
 def overlapped(
-    plane: np.ndarray, mv: np.ndarray, block: int, denom: int, edge: tuple[int, ...], sharp: bool = False
-) -> np.ndarray:
+    plane: np.ndarray, mv: np.ndarray, block: int, denom: int, edge: tuple[int, ...], sharp: bool = False,
+    ref: SubpelPlane | None = None,
+) -> np.ndarray:  # fmt: skip
     """Overlapped block motion compensation of one plane, in integers.
 
     With wx, wy the own weights (eighths) of a pixel's column and row, and H, V the predictions by
@@ -266,9 +270,10 @@ def overlapped(
     A uniform field gives exactly `compensate`'s prediction.
     """
     h, w = plane.shape
-    # the neighbours' vectors are the frame's vectors too: their phases are all a decoder needs
-    phases = {(int(x) % denom, int(y) % denom) for x, y in mv.reshape(-1, 2)} if sharp else None
-    ref = SubpelPlane(plane, denom, sharp, phases)
+    if ref is None:
+        # the neighbours' vectors are the frame's vectors too: their phases are all a decoder needs
+        phases = {(int(x) % denom, int(y) % denom) for x, y in mv.reshape(-1, 2)} if sharp else None
+        ref = SubpelPlane(plane, denom, sharp, phases)
     rows, cols, _ = mv.shape
     half = block // 2
     own = ref.compensate(mv, block).astype(np.int32)
@@ -315,7 +320,7 @@ def _refine(cur_y: np.ndarray, ref: SubpelPlane, mv: np.ndarray, steps: list[tup
     rows, cols, _ = mv.shape
     d = ref.denom
     reach = max(max(abs(dx), abs(dy)) for dx, dy in steps)
-    span = d * BLOCK - 1 + 2 * reach  # sub-pel samples across a widened window
+    span = d * (BLOCK - 1) + 1 + 2 * reach  # sub-pel samples across a widened window
     k = np.arange(span, dtype=np.int64)
     left = (np.arange(cols, dtype=np.int64) * d * BLOCK)[None, :] + mv[..., 0] - reach
     top = (np.arange(rows, dtype=np.int64) * d * BLOCK)[:, None] + mv[..., 1] - reach
@@ -358,10 +363,16 @@ def estimate_motion(
     candidate (its best-SAD vector, its predictor, zero, its left and top neighbours' vectors) with
     the least SAD + bit_cost x (estimated bits of the vector difference): a smoother field, fewer
     motion bits where the picture barely cares."""
+    ref_sub = SubpelPlane(ref_y, interpolation.luma_denom, interpolation.sharp)
+    return refine_motion(cur_y, ref_sub, whole_pixel_motion(cur_y, ref_y), bit_cost)
+
+
+def whole_pixel_motion(cur_y: np.ndarray, ref_y: np.ndarray) -> np.ndarray:
+    """The search's whole-pixel stage (the same for every interpolation): vectors (rows, cols, 2)
+    int64 in pixels, from the coarse full search and the +-REFINE_RANGE refinement."""
     h, w = cur_y.shape
     rows, cols = block_grid(w, h)
-    d = interpolation.luma_denom
-    ref_sub = SubpelPlane(ref_y, d, interpolation.sharp)
+    ref_whole = SubpelPlane(ref_y, 1)  # the plane itself, edge-extended
     f = COARSE_FACTOR
     mv = np.zeros((rows, cols, 2), dtype=np.int64)
     if min(h, w) >= 4 * f:
@@ -370,18 +381,25 @@ def estimate_motion(
         cur_c = F.avg_pool2d(cur, f, ceil_mode=True)[0, 0]
         ref_c = F.avg_pool2d(ref, f, ceil_mode=True)[0, 0]
         coarse = _full_search(cur_c, ref_c, COARSE_RANGE, BLOCK // f)[:rows, :cols]
-        mv = coarse.numpy().astype(np.int64) * f * d
+        mv = coarse.numpy().astype(np.int64) * f
         # the zero vector competes too: where the coarse search was fooled, static blocks stay put
-        coarse_better = _sad_of_field(cur_y, ref_sub, mv) < _sad_of_field(cur_y, ref_sub, np.zeros_like(mv))
+        coarse_better = _sad_of_field(cur_y, ref_whole, mv) < _sad_of_field(cur_y, ref_whole, np.zeros_like(mv))
         mv = np.where(coarse_better[..., None], mv, 0)
-    full_steps = [(d * ox, d * oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
-    mv = _refine(cur_y, ref_sub, mv, full_steps)
+    full_steps = [(ox, oy) for ox, oy in _offsets(REFINE_RANGE) if (ox, oy) != (0, 0)]
+    return _refine(cur_y, ref_whole, mv, full_steps)
+
+
+def refine_motion(cur_y: np.ndarray, ref: SubpelPlane, whole: np.ndarray, bit_cost: float = 0.0) -> np.ndarray:
+    """The sub-pel stage: whole-pixel vectors -> vectors int32 in 1/ref.denom pixels (the 8 half-pel
+    neighbours, then the 8 quarter-pel ones), then the rate-constrained choice when bit_cost > 0."""
+    d = ref.denom
+    mv = whole.astype(np.int64) * d
     step = d // 2
-    while step >= 1:  # the 8 half-pel neighbours, then (quarter-pel) the 8 quarter-pel ones
-        mv = _refine(cur_y, ref_sub, mv, [(step * ox, step * oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)])
+    while step >= 1:
+        mv = _refine(cur_y, ref, mv, [(step * ox, step * oy) for ox, oy in _offsets(1) if (ox, oy) != (0, 0)])
         step //= 2
     if bit_cost > 0:
-        mv = _rate_constrained(cur_y, ref_sub, mv, bit_cost)
+        mv = _rate_constrained(cur_y, ref, mv, bit_cost)
     return mv.astype(np.int32)
 
 
