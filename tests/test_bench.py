@@ -167,3 +167,26 @@ def test_learned_presets_are_separate_codecs_with_their_own_cache_keys():
     fast_key, slow_key = codec_options(fast, 4.0, config), codec_options(slow, 4.0, config)
     assert (fast_key["preset"], slow_key["preset"]) == ("fast", "slow") and fast_key != slow_key
     assert set(LEARNED_PRESETS.values()) == {"fast", "slow"} and fast.label != slow.label
+
+
+def test_cached_gancodec_points_go_stale_when_the_codec_source_changes(tmp_path, monkeypatch):
+    import gancodec
+    from gancodec.bench import learned
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "models" / "motion.py").write_text("TAPS = (1, 2)\n")
+    (tmp_path / "bench" / "report.py").write_text("TITLE = 'a'\n")
+    monkeypatch.setattr(gancodec, "__file__", str(tmp_path / "__init__.py"))
+
+    def digest() -> str:
+        learned.codec_source_digest.cache_clear()
+        return learned.codec_source_digest()
+
+    first = digest()
+    (tmp_path / "bench" / "report.py").write_text("TITLE = 'b'\n")  # the benchmark's own code: same codec
+    assert digest() == first
+    (tmp_path / "models" / "motion.py").write_text("TAPS = (1, 3)\n")  # the codec changed
+    assert digest() != first
+    learned.codec_source_digest.cache_clear()

@@ -8,6 +8,7 @@ The model is loaded (and warmed up, untimed) only when a gancodec point is not i
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,8 @@ from gancodec.metrics import compare_frames
 
 @lru_cache(maxsize=1)
 def fingerprint() -> dict[str, str]:
-    """What makes a cached gancodec result stale: the package version and the weights' hash."""
+    """What makes a cached gancodec result stale: the package version, the weights' hash and the
+    codec's own source (a working tree changes the encoder long before the version moves)."""
     from gancodec import __version__
     from gancodec.models.registry import DEFAULT_MODEL, file_sha256, weights_path
 
@@ -27,7 +29,23 @@ def fingerprint() -> dict[str, str]:
         "gancodec": __version__,
         "model": DEFAULT_MODEL,
         "weights_sha256": file_sha256(weights_path(DEFAULT_MODEL)).hex(),
+        "code_sha256": codec_source_digest(),
     }
+
+
+@lru_cache(maxsize=1)
+def codec_source_digest() -> str:
+    """SHA-256 (16 hex digits) of the package's Python sources outside bench/ and train/: everything
+    an encode or a decode runs."""
+    import gancodec
+
+    root = Path(gancodec.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] not in ("bench", "train"):
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 _warmed: set[tuple] = set()
