@@ -12,7 +12,7 @@ import random
 import struct
 import zlib
 
-from gancodec.bitstream import FRAME_I, FRAME_P, GcvReader, GcvWriter, Record
+from gancodec.bitstream import FRAME_TYPES, GcvReader, GcvWriter, Record
 
 _FIXED = struct.Struct("<HIIBBIIIIH")  # the fixed header fields (docs/bitstream.md)
 
@@ -46,8 +46,8 @@ def mutate_payloads(data: bytes, rng: random.Random) -> bytes:
             streams[k] = bytearray(rng.randbytes(rng.randrange(64)))
         quality = record.quality if rng.random() < 0.9 else rng.choice([0.0, 65.535, 8.001])
         kind = record.type
-        if kind in (FRAME_I, FRAME_P) and rng.random() < 0.1:  # an I-frame read as a P-frame, or back
-            kind = FRAME_P if kind == FRAME_I else FRAME_I
+        if kind in FRAME_TYPES and rng.random() < 0.1:  # read as another frame type: I, P or Pq
+            kind = rng.choice([t for t in FRAME_TYPES if t != kind])
         writer.write_record(Record(kind, record.frame_number, quality, [bytes(s) for s in streams]))
     writer.close()
     return buf.getvalue()
