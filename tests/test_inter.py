@@ -126,7 +126,7 @@ def test_overlapped_compensation_blends_only_near_block_edges():
 
 def test_vectors_far_outside_the_frame_are_safe():
     ref = _texture(32, 32)
-    pred = motion.compensate(ref, np.full((2, 2, 2), motion.MV_LIMIT, np.int32), 16, 2)
+    pred = motion.compensate(ref, np.full((2, 2, 2), motion.HALF_BILINEAR.mv_limit, np.int32), 16, 2)
     assert np.all(pred == ref[-1, -1])  # the bottom-right corner, edge-extended
 
 

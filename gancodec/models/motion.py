@@ -74,7 +74,6 @@ class Interpolation:
 
 HALF_BILINEAR = Interpolation(2, sharp=False)
 QUARTER_SHARP = Interpolation(4, sharp=True)
-MV_LIMIT = HALF_BILINEAR.mv_limit  # |mv| bound in half-pel units
 
 
 def block_grid(width: int, height: int) -> tuple[int, int]:
