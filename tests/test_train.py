@@ -445,3 +445,22 @@ def test_batches_cut_from_exported_windows_equal_the_per_sample_path(tmp_path):
     assert torch.equal(window, window_ref) and torch.equal(target, target_ref)
     trainer.rng = np.random.default_rng(2)
     assert not torch.equal(trainer.batch()[0], window)  # the draws do move
+
+
+def test_intra_training_grows_narrower_weights_it_starts_from(train_clip, tmp_path):
+    narrow = {**TINY_INTRA, "context_slices": 2}
+    cfg = write_config(
+        tmp_path / "narrow.toml", name="narrow", data=[str(train_clip)], crop=64, batch=2, steps=1,
+        warmup_steps=1, model=narrow,
+    )  # fmt: skip
+    weights = export_weights(run_training(cfg, None, "cpu", str(tmp_path / "runs")), tmp_path / "n.safetensors")
+    wide = {**narrow, "latent_channels": 24, "context_slices": 3, "hyper_synthesis_channels": 16}
+    cfg = write_config(
+        tmp_path / "wide.toml", name="wide", data=[str(train_clip)], crop=64, batch=2, steps=1,
+        warmup_steps=1, model=wide, init_weights=str(weights),
+    )  # fmt: skip
+    ckpt = run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+    log = (tmp_path / "runs" / "wide" / "train.log").read_text()
+    assert "grown from 16 to 24 latent channels" in log
+    state = torch.load(ckpt, weights_only=True)["model"]
+    assert state["g_a.4.weight"].shape[0] == 24 and len({k.split(".")[1] for k in state if k.startswith("context.")}) == 2

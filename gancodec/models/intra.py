@@ -77,6 +77,10 @@ class IntraConfig:
     latent_channels: int = 128  # M: channels of y
     hyper_channels: int = 96  # Nh: channels of z
     context_slices: int = 0  # S: 0 or 1 = hyperprior only; S > 1 = channel-wise context in S slices
+    # h_s's widths are (H, 3H/2) with H = this, or M when 0 (CompressAI's mean-scale model): a model
+    # grown by latent channels (train/grow.py) keeps its hyper-synthesis, most of whose weights are
+    # in those widths, and only adds the new channels' outputs
+    hyper_synthesis_channels: int = 0
 
     def __post_init__(self) -> None:
         if self.context_slices > 1 and self.latent_channels % self.context_slices:
@@ -110,8 +114,9 @@ class IntraCodec(CompressionModel):
             conv(m, nh, 3, 1), nn.LeakyReLU(inplace=True), conv(nh, nh), nn.LeakyReLU(inplace=True),
             conv(nh, nh),
         )  # fmt: skip
+        hs = config.hyper_synthesis_channels or m
         self.h_s = nn.Sequential(
-            deconv(nh, m), nn.ReLU(), deconv(m, m * 3 // 2), nn.ReLU(), conv(m * 3 // 2, 2 * m, 3, 1)
+            deconv(nh, hs), nn.ReLU(), deconv(hs, hs * 3 // 2), nn.ReLU(), conv(hs * 3 // 2, 2 * m, 3, 1)
         )
         # Gain units (log domain): the encoder gain sets the quantization step per channel and
         # quality, the decoder's inverse gain undoes it (learned separately, "asymmetric").

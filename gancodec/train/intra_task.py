@@ -25,15 +25,23 @@ from gancodec.train.data import CropSampler, ResidualSampler, load_sources
 from gancodec.train.loop import Trainer
 
 
-def rd_loss(model: IntraCodec, y, uv, quality) -> dict:
+def rd_loss(model: IntraCodec, y, uv, quality, latent_rate_weight: torch.Tensor | None = None) -> dict:
+    """latent_rate_weight (M,): what each latent channel's bits count in the loss (None: 1); `bpp`
+    reports the real bits either way."""
     x = pack_planes(y, uv)
     out = model(x, quality)
     num_pixels = y.shape[-1] * y.shape[-2]
-    bits = sum(-torch.log2(lk).sum(dim=(1, 2, 3)) for lk in out["likelihoods"].values())
+    channel_bits = -torch.log2(out["likelihoods"]["y"]).sum(dim=(2, 3))  # (B, M)
+    z_bits = -torch.log2(out["likelihoods"]["z"]).sum(dim=(1, 2, 3))
+    bits = channel_bits.sum(1) + z_bits
+    if latent_rate_weight is not None:
+        charged = (channel_bits * latent_rate_weight.to(channel_bits.device)).sum(1) + z_bits
+    else:
+        charged = bits
     bpp = bits / num_pixels
     distortion = yuv_distortion(x, out["x_hat"].float())
     lam = lambda_for_quality(quality).to(x.device)
-    loss = (lam * 255**2 * distortion + bpp).mean()
+    loss = (lam * 255**2 * distortion + charged / num_pixels).mean()
     psnr = (10 * torch.log10(1.0 / distortion.clamp_min(1e-10))).mean()
     return {"loss": loss, "bpp": bpp.mean().detach(), "psnr_yuv": psnr.detach()}
 
@@ -80,7 +88,39 @@ class IntraTrainer(Trainer):
             y_res, uv_res = self.residuals.batch(costs)
             y, uv = torch.cat([y, y_res]), torch.cat([uv, uv_res])
         y, uv, quality = y.to(self.device), uv.to(self.device), quality.to(self.device)
-        return rd_loss(self.model, y, uv, quality)
+        return rd_loss(self.model, y, uv, quality, self.latent_rate_weight())
+
+    def latent_rate_weight(self) -> torch.Tensor | None:
+        """`[task] rate_ramp_from = C, rate_ramp_steps = S`: latent channels C.. (those a grown model
+        added, train/grow.py) have their bits count step/S in the loss over the first S steps of the
+        run, then fully. Charged in full from the start, new channels die before they learn anything
+        (session 15: after 2,150 steps the 64 new channels of intra-wide coded 0 bits at every
+        quality); free at first, they learn what to carry, and the rate then prunes them where they
+        do not pay (at low qualities)."""
+        start = int(self.cfg.task.get("rate_ramp_from", 0))
+        ramp = int(self.cfg.task.get("rate_ramp_steps", 0))
+        if not start or not ramp or self.step >= ramp:
+            return None
+        weight = torch.ones(self.model.config.latent_channels)
+        weight[start:] = self.step / ramp
+        return weight
+
+    def init_from_weights(self, path: str) -> None:
+        """Starts from a weights file; one with fewer latent channels is grown first (train/grow.py)."""
+        import json
+
+        from gancodec.models.registry import load_state_dict_file
+        from gancodec.train.grow import can_grow, grow_latent_channels
+
+        state, metadata = load_state_dict_file(path)
+        old = IntraConfig(**json.loads(metadata.get("config", "{}")))
+        new = self.model.config
+        if old != new and can_grow(old, new):
+            spread = float(self.cfg.task.get("grow_new_spread", 0.1))
+            state = grow_latent_channels(state, old, new, seed=self.cfg.seed, new_spread=spread)
+            self.log(f"grown from {old.latent_channels} to {new.latent_channels} latent channels")
+        self.model.load_state_dict(state, strict=False)
+        self.log(f"initialised from weights {path}")
 
     def after_step(self) -> None:
         aux = self.model.aux_loss()
