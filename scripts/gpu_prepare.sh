@@ -3,8 +3,9 @@
 # docs/gpu-training.md); only one fits in the 64 MiB that travel:
 #
 #   bash scripts/gpu_prepare.sh intra [START_CHECKPOINT]  # frames as .npz + the start checkpoint
-#       (default start: the newest of runs/intra-gpu/intra-gpu-slim.ckpt and runs/intra-{cc,p,hq,top,wide}/last.ckpt;
-#       it must have the GPU config's [model]: intra-gpu-wide.toml for intra-wide's)
+#       (default start: the newest of runs/intra-gpu/intra-gpu-slim.ckpt and runs/intra-{cc,p,hq,top}/last.ckpt;
+#       the wide model, configs/intra-gpu-wide.toml, starts from its CPU run only when that is named:
+#       `gpu_prepare.sh intra runs/intra-wide/last.ckpt`)
 #   bash scripts/gpu_prepare.sh enhance                   # compressed/original windows as .npz + the
 #       shipped enhancer as the start (configs/enhance-gpu.toml)
 #
@@ -35,7 +36,7 @@ fi
 [ "$MODEL" = intra ] || { echo "gpu_prepare.sh: unknown model '$MODEL' (intra or enhance)" >&2; exit 2; }
 if [ -z "$START" ]; then  # the newest of the GPU run's last return and the CPU runs' checkpoints
   START=$(ls -t runs/intra-gpu/intra-gpu-slim.ckpt runs/intra-cc/last.ckpt runs/intra-p/last.ckpt \
-    runs/intra-hq/last.ckpt runs/intra-top/last.ckpt runs/intra-wide/last.ckpt 2>/dev/null | head -n 1 || true)
+    runs/intra-hq/last.ckpt runs/intra-top/last.ckpt 2>/dev/null | head -n 1 || true)
 fi
 rm -rf .gpu && mkdir -p .gpu .whl
 # of the first 60 frames, pairs t, t+1 for every 6th t (--pairs: 20 frames a clip, the consecutive ones

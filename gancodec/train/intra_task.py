@@ -13,6 +13,11 @@ so it learns the statistics of what motion compensation leaves as well as those 
 The residual crops come from a pool (`[task] residual_pool`, 256 by default) of which a share
 `residual_fresh` (1/8) of the draws is searched anew: the motion search runs on the CPU, so a GPU
 run, whose steps are far faster, keeps it small (1/32 in configs/intra-gpu-hqp.toml).
+
+A config whose [model] has more latent channels than its `init_weights` grows those weights first
+(train/grow.py; `[task] grow_new_spread`: the new g_a rows' spread relative to the old ones'), and
+`[task] rate_ramp_from = C, rate_ramp_steps = S` lets the new channels C.. code for free at first
+(IntraTrainer.latent_rate_weight).
 """
 
 from __future__ import annotations
