@@ -9,8 +9,10 @@ of v11's 128 channels, ~2 bits per channel and position; CompressAI's high-rate 
 use M = 320).
 
 Per layer (m0 -> m1 channels, k = m1 - m0):
-    g_a's last conv      new output channels drawn like the old ones (same spread): the new latents
-                         must round to non-zero values, or no gradient reaches either transform
+    g_a's last conv      new output channels drawn like the old ones (`new_spread` x their spread,
+                         1 by default): latents below half a step all round to zero, and the
+                         synthesis then has nothing to learn from (session 15: at 0.1 they never
+                         carried a bit; at 1, with the rate ramp of IntraTrainer, they did)
     g_s's first deconv   new input channels small (a tenth of the old spread)
     h_a's first conv     new input channels zero: z, and so every old entropy table, is unchanged
     h_s                  its hidden widths stay (IntraConfig.hyper_synthesis_channels = the old M);
@@ -48,7 +50,7 @@ def grow_latent_channels(
     old: IntraConfig,
     new: IntraConfig,
     seed: int = 0,
-    new_spread: float = 0.1,
+    new_spread: float = 1.0,
     new_scale: float | None = None,
 ) -> dict[str, Tensor]:
     """Returns a state dict for IntraCodec(new) that computes what `state` (an IntraCodec(old)) does.

@@ -121,7 +121,7 @@ class IntraTrainer(Trainer):
         old = IntraConfig(**json.loads(metadata.get("config", "{}")))
         new = self.model.config
         if old != new and can_grow(old, new):
-            spread = float(self.cfg.task.get("grow_new_spread", 0.1))
+            spread = float(self.cfg.task.get("grow_new_spread", 1.0))
             state = grow_latent_channels(state, old, new, seed=self.cfg.seed, new_spread=spread)
             self.log(f"grown from {old.latent_channels} to {new.latent_channels} latent channels")
         self.model.load_state_dict(state, strict=False)
