@@ -51,12 +51,10 @@ def grow_latent_channels(
     new: IntraConfig,
     seed: int = 0,
     new_spread: float = 1.0,
-    new_scale: float | None = None,
 ) -> dict[str, Tensor]:
     """Returns a state dict for IntraCodec(new) that computes what `state` (an IntraCodec(old)) does.
 
-    new_spread: the new latents' g_a weights relative to the old ones' spread; new_scale: the bias
-    of their scales in h_s (None: the mean of the old scales' biases).
+    new_spread: the new latents' g_a weights relative to the old ones' spread.
     """
     if not can_grow(old, new):
         raise ValueError(f"cannot grow {old} into {new}")
@@ -64,25 +62,21 @@ def grow_latent_channels(
     grown = {k: v.detach().clone().float() for k, v in IntraCodec(new).state_dict().items()}
     state = {k: v.detach().float() for k, v in state.items()}
     m0, m1 = old.latent_channels, new.latent_channels
-    h = new.hyper_synthesis_channels * 3 // 2  # h_s's last hidden width, the same in both
 
     for key, value in state.items():  # everything whose shape does not depend on M
         if key in grown and grown[key].shape == value.shape:
             grown[key] = value.clone()
 
-    def spread(t: Tensor) -> float:
-        return float(t.std())
-
     # g_a's last conv (out=M): new latents drawn with the old rows' spread, zero bias
     w, b = state["g_a.4.weight"], state["g_a.4.bias"]
     grown["g_a.4.weight"][:m0] = w
-    grown["g_a.4.weight"][m0:] = torch.randn_like(grown["g_a.4.weight"][m0:]) * new_spread * spread(w)
+    grown["g_a.4.weight"][m0:] = torch.randn_like(grown["g_a.4.weight"][m0:]) * new_spread * float(w.std())
     grown["g_a.4.bias"][:m0], grown["g_a.4.bias"][m0:] = b, 0.0
 
     # g_s's first deconv (in=M): the new latents' weights small
     w = state["g_s.0.weight"]
     grown["g_s.0.weight"][:m0] = w
-    grown["g_s.0.weight"][m0:] = torch.randn_like(grown["g_s.0.weight"][m0:]) * 0.1 * spread(w)
+    grown["g_s.0.weight"][m0:] = torch.randn_like(grown["g_s.0.weight"][m0:]) * 0.1 * float(w.std())
 
     # h_a's first conv (in=M): the new latents do not reach z yet
     grown["h_a.0.weight"].zero_()
@@ -92,11 +86,10 @@ def grow_latent_channels(
     # the new channels' rows, zero weights
     w, b = state["h_s.4.weight"], state["h_s.4.bias"]
     out_w, out_b = grown["h_s.4.weight"], grown["h_s.4.bias"]
-    assert out_w.shape[1] == h
     out_w.zero_()
     out_w[:m0], out_w[m1 : m1 + m0] = w[:m0], w[m0:]
     out_b[:m0], out_b[m1 : m1 + m0] = b[:m0], b[m0:]
-    out_b[m0:m1] = float(b[:m0].mean()) if new_scale is None else new_scale
+    out_b[m0:m1] = float(b[:m0].mean())
     out_b[m1 + m0 :] = 0.0
 
     for name in ("log_gain", "log_inv_gain"):

@@ -38,15 +38,13 @@ def rd_loss(model: IntraCodec, y, uv, quality, latent_rate_weight: torch.Tensor 
     num_pixels = y.shape[-1] * y.shape[-2]
     channel_bits = -torch.log2(out["likelihoods"]["y"]).sum(dim=(2, 3))  # (B, M)
     z_bits = -torch.log2(out["likelihoods"]["z"]).sum(dim=(1, 2, 3))
-    bits = channel_bits.sum(1) + z_bits
+    bpp = (channel_bits.sum(1) + z_bits) / num_pixels
     if latent_rate_weight is not None:
-        charged = (channel_bits * latent_rate_weight.to(channel_bits.device)).sum(1) + z_bits
-    else:
-        charged = bits
-    bpp = bits / num_pixels
+        channel_bits = channel_bits * latent_rate_weight.to(channel_bits.device)
+    charged_bpp = (channel_bits.sum(1) + z_bits) / num_pixels
     distortion = yuv_distortion(x, out["x_hat"].float())
     lam = lambda_for_quality(quality).to(x.device)
-    loss = (lam * 255**2 * distortion + charged / num_pixels).mean()
+    loss = (lam * 255**2 * distortion + charged_bpp).mean()
     psnr = (10 * torch.log10(1.0 / distortion.clamp_min(1e-10))).mean()
     return {"loss": loss, "bpp": bpp.mean().detach(), "psnr_yuv": psnr.detach()}
 
@@ -100,8 +98,8 @@ class IntraTrainer(Trainer):
         added, train/grow.py) have their bits count step/S in the loss over the first S steps of the
         run, then fully. Charged in full from the start, new channels die before they learn anything
         (session 15: after 2,150 steps the 64 new channels of intra-wide coded 0 bits at every
-        quality); free at first, they learn what to carry, and the rate then prunes them where they
-        do not pay (at low qualities)."""
+        quality); free at first, they carry bits, and the rate then prunes them unless the synthesis
+        has learnt to use them (on the CPU it had not: pruned again by step 1,650)."""
         start = int(self.cfg.task.get("rate_ramp_from", 0))
         ramp = int(self.cfg.task.get("rate_ramp_steps", 0))
         if not start or not ramp or self.step >= ramp:
