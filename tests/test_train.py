@@ -464,3 +464,47 @@ def test_intra_training_grows_narrower_weights_it_starts_from(train_clip, tmp_pa
     assert "grown from 16 to 24 latent channels" in log
     state = torch.load(ckpt, weights_only=True)["model"]
     assert state["g_a.4.weight"].shape[0] == 24 and len({k.split(".")[1] for k in state if k.startswith("context.")}) == 2
+
+
+def test_rescaled_frames_average_areas():
+    """Scale augmentation halves a frame by averaging 2x2 areas, keeping 4:2:0 plane sizes."""
+    import numpy as np
+
+    from gancodec.models.yuv import YuvFrame
+    from gancodec.train.enhance_task import rescaled
+
+    y = np.arange(64, dtype=np.uint8).reshape(8, 8) * 3
+    frame = YuvFrame(y, np.full((4, 4), 100, np.uint8), np.arange(16, dtype=np.uint8).reshape(4, 4))
+    half = rescaled(frame, 0.5)
+    assert half.y.shape == (4, 4) and half.u.shape == (2, 2) and half.v.shape == (2, 2)
+    expected = y.reshape(4, 2, 4, 2).astype(float).mean((1, 3))
+    assert np.abs(half.y.astype(float) - expected).max() <= 0.5
+    assert (half.u == 100).all() and half.v[0, 0] == round((0 + 1 + 4 + 5) / 4)
+    assert rescaled(frame, 1.0) is frame
+
+
+def test_transposed_samples_keep_window_and_target_aligned(tmp_path):
+    """With task transpose, crops come in all 8 orientations -- the decoded window and the target alike."""
+    import numpy as np
+
+    from gancodec.models.yuv import YuvFrame, unpack
+    from gancodec.train.enhance_task import EnhanceTrainer
+    from gancodec.train.loop import load_config
+
+    cfg = load_config(write_config(
+        tmp_path / "t.toml", name="t", kind="enhance", data=[], crop=16, batch=2, model=TINY_ENHANCE,
+        task={"transpose": True},
+    ))  # fmt: skip
+    trainer = EnhanceTrainer(cfg, tmp_path, torch.device("cpu"))
+    rng = np.random.default_rng(1)
+    frames = [YuvFrame(*(rng.integers(0, 256, s, dtype=np.uint8) for s in ((16, 16), (8, 8), (8, 8))))]
+    trainer.pairs = [(frames, frames, [0])]  # decoded = original: the window's middle is the target
+    y = frames[0].y
+    orientations = [np.rot90(y, k) for k in range(4)] + [np.rot90(y.T, k) for k in range(4)]
+    seen = set()
+    for _ in range(80):
+        window, target = trainer._sample()
+        assert torch.equal(window[1], target)
+        luma = unpack(target[None], 16, 16).y
+        seen |= {i for i, o in enumerate(orientations) if np.array_equal(luma, o)}
+    assert seen == set(range(8))

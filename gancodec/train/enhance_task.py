@@ -27,7 +27,7 @@ from gancodec.models.yuv import YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
 DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
-                "conditions_per_clip": 3, "frames_per_clip": 30}  # fmt: skip
+                "conditions_per_clip": 3, "frames_per_clip": 30, "rescale": [1.0], "transpose": False}  # fmt: skip
 CRF_SCALE = {"x264": 1.0, "x265": 1.0, "svtav1": 63 / 51}  # SVT-AV1's CRF runs to 63
 
 
@@ -72,9 +72,28 @@ def panned_clip(still: YuvFrame, frames: int, rng: np.random.Generator) -> list[
     return clip
 
 
+def rescaled(frame: YuvFrame, factor: float) -> YuvFrame:
+    """The frame downscaled by `factor` (<= 1; area averaging, even luma size), as uint8 planes.
+
+    Scale augmentation: the same content at a smaller scale has finer detail per pixel, which the
+    few training sources otherwise show at one scale only."""
+    h, w = (max(2, round(d * factor / 2) * 2) for d in frame.y.shape)
+    if (h, w) == frame.y.shape:
+        return frame
+
+    def resize(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        t = torch.from_numpy(plane.astype(np.float32))[None, None]
+        out = torch.nn.functional.interpolate(t, size=size, mode="area")[0, 0]
+        return out.round().clamp(0, 255).to(torch.uint8).numpy()
+
+    return YuvFrame(resize(frame.y, (h, w)), resize(frame.u, (h // 2, w // 2)), resize(frame.v, (h // 2, w // 2)))
+
+
 def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
     """Yields (source path, codec, crf, original frames, decoded frames) for every training clip and
-    each of its `conditions_per_clip` random conditions (codec, CRF); stills become panned clips."""
+    each of its `conditions_per_clip` random conditions (codec, CRF, and a downscaling factor drawn
+    from task["rescale"] where that leaves the clip at least a crop in size); stills become panned
+    clips."""
     from gancodec.bench.baselines import decode_stream, encode_frames  # PyAV: imported on use
     from gancodec.io import VideoReader
 
@@ -90,9 +109,13 @@ def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
         for _ in range(task["conditions_per_clip"]):
             codec = str(rng.choice(task["codecs"]))
             crf = round(float(rng.uniform(task["crf_min"], task["crf_max"])) * CRF_SCALE[codec])
-            h, w = original[0].y.shape
-            stream = encode_frames(codec, original, w, h, fps, crf, gop=32)
-            yield path, codec, crf, original, list(decode_stream(stream))
+            factor = float(rng.choice(task["rescale"]))
+            source = original
+            if factor < 1 and min(original[0].y.shape) * factor >= cfg.crop:
+                source = [rescaled(f, factor) for f in original]
+            h, w = source[0].y.shape
+            stream = encode_frames(codec, source, w, h, fps, crf, gop=32)
+            yield path, codec, crf, source, list(decode_stream(stream))
 
 
 WINDOW_KEYS = ("dec_y", "dec_u", "dec_v", "org_y", "org_u", "org_v")
@@ -181,9 +204,10 @@ class EnhanceTrainer(Trainer):
         frames = sum(len(o) for o, _, _ in self.pairs)
         self.log(f"data: {len(self.pairs)} compressed clips, {frames} frames")
 
-    def _draw(self) -> tuple[int, int, int, int, list[int], bool]:
+    def _draw(self) -> tuple[int, int, int, int, list[int], bool, bool]:
         """One sample's random choices: pair, frame to restore, crop corner (even), mirrored axes,
-        window reversal. Augmentation because the training set is small."""
+        window reversal, transposition (with task["transpose"]: the 8 flips and rotations of the
+        square crop instead of 4). Augmentation because the training set is small."""
         index = int(self.rng.integers(len(self.pairs)))
         original, _, restorable = self.pairs[index]
         t = restorable[int(self.rng.integers(len(restorable)))]
@@ -192,11 +216,12 @@ class EnhanceTrainer(Trainer):
         top, left = 2 * self.rng.integers((h - s) // 2 + 1), 2 * self.rng.integers((w - s) // 2 + 1)
         flip_dims = [d for d in (-1, -2) if self.rng.random() < 0.5]
         reverse = bool(self.rng.random() < 0.5)
-        return index, t, int(top), int(left), flip_dims, reverse
+        transpose = bool(self.task["transpose"] and self.rng.random() < 0.5)
+        return index, t, int(top), int(left), flip_dims, reverse, transpose
 
     def _sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One sample on the CPU: (window (T, 6, crop/2, crop/2), target (6, crop/2, crop/2))."""
-        index, t, top, left, flip_dims, reverse = self._draw()
+        index, t, top, left, flip_dims, reverse, transpose = self._draw()
         original, decoded, _ = self.pairs[index]
         radius = self.model.config.window // 2
         indexes = [min(max(t + d, 0), len(original) - 1) for d in range(-radius, radius + 1)]
@@ -208,6 +233,8 @@ class EnhanceTrainer(Trainer):
             y, uv = _planes(frame, top, left, s)
             if flip_dims:
                 y, uv = y.flip(flip_dims), uv.flip(flip_dims)
+            if transpose:
+                y, uv = y.transpose(-1, -2), uv.transpose(-1, -2)
             return pack_planes(y[None], uv[None])[0]
 
         window = torch.stack([crop(decoded[i]) for i in indexes])
@@ -225,14 +252,15 @@ class EnhanceTrainer(Trainer):
         s = self.cfg.crop
         planes: dict[str, list[np.ndarray]] = {k: [] for k in WINDOW_KEYS}
         for _ in range(self.cfg.batch):
-            index, _, top, left, flip_dims, reverse = self._draw()
+            index, _, top, left, flip_dims, reverse, transpose = self._draw()
             arrays, row = self.windows[index]
             order = [2, 1, 0] if reverse else [0, 1, 2]
             for key in WINDOW_KEYS:
                 half = 1 if key.endswith("y") else 2
                 r = (slice(top // half, (top + s) // half), slice(left // half, (left + s) // half))
                 crop = arrays[key][row][(order, *r)] if key.startswith("dec") else arrays[key][row][r]
-                planes[key].append(np.flip(crop, axis=flip_dims) if flip_dims else crop)
+                crop = np.flip(crop, axis=flip_dims) if flip_dims else crop
+                planes[key].append(np.swapaxes(crop, -1, -2) if transpose else crop)
 
         def pack(prefix: str) -> torch.Tensor:  # -> (B, [T,] 6, s/2, s/2) floats in [0, 1]
             y, u, v = (torch.from_numpy(np.stack(planes[f"{prefix}_{p}"])).to(self.device) for p in "yuv")
