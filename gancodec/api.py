@@ -195,21 +195,7 @@ def encode_file(
     `p_offsets`: quality added to the P-frames by their place after the I-frame, cyclically (HM's
     low-delay QP offsets do the same); () or (0,) codes every P-frame at one quality.
     """
-    if preset not in PRESET_STEPS:
-        raise UsageError(f"unknown --preset '{preset}' (choose from: {', '.join(PRESET_STEPS)})")
-    if not QUALITY_MIN <= quality <= QUALITY_MAX:
-        raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
-    quality = recorded_quality(quality)
-    if bitrate is not None and not bitrate > 0:
-        raise UsageError(f"--bitrate must be positive (got {bitrate:g})")
-    if frames is not None and frames < 1:
-        raise UsageError("--frames must be at least 1")
-    if not 1 <= gop <= MAX_GOP:
-        raise UsageError(f"--gop must be between 1 and {MAX_GOP} (got {gop})")
-    if not 0 <= intra_boost <= QUALITY_MAX - QUALITY_MIN:
-        raise UsageError(f"--intra-boost must be between 0 and {QUALITY_MAX - QUALITY_MIN:g} (got {intra_boost:g})")
-    check_p_offsets(p_offsets)
-    p_offsets = tuple(p_offsets) if any(p_offsets) else ()
+    quality, p_offsets = _check_encode_options(quality, preset, bitrate, frames, gop, intra_boost, p_offsets)
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".gcv")
     check_output(output_path, overwrite, inputs=(input_path,))
@@ -222,11 +208,7 @@ def encode_file(
             if frames and reader.frame_count
             else frames or reader.frame_count or None
         )
-        metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
-        if gop > 1:
-            metadata["intra_boost"] = f"{intra_boost:g}"
-            if p_offsets:
-                metadata["p_offsets"] = format_offsets(p_offsets)
+        metadata = _encode_metadata(input_path, preset, gop, intra_boost, p_offsets)
         rate = None
         if bitrate is not None:
             rate = RateController(
@@ -238,7 +220,12 @@ def encode_file(
             width=reader.width, height=reader.height, fps=reader.fps, model_id=model_id,
             weights_sha256=weights_sha, quality=quality, gop=gop, metadata=metadata,
         )  # fmt: skip
-        psnrs = []
+
+        def new_coder() -> VideoCoder:
+            return VideoCoder(
+                model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts, intra_boost, p_offsets
+            )
+
         with open(tmp, "wb") as f:
             writer = GcvWriter(f, header)
             audio = extract_audio(input_path) if reader.has_audio else None
@@ -246,31 +233,10 @@ def encode_file(
                 writer.write_record(Record(RECORD_AUDIO, 0, quality, [audio]))
             if rate:
                 rate.overhead(8 * f.tell())
-            count = 0
-            def new_coder() -> VideoCoder:
-                return VideoCoder(
-                    model, reader.width, reader.height, gop, PRESET_STEPS[preset], scene_cuts, intra_boost, p_offsets
-                )
-
-            coder = new_coder()
-            used = []
-            for count, frame in enumerate(reader.frames(limit=frames), start=1):
-                q = rate.quality(count - 1) if rate else quality
-                if rate and count == 1:  # a probe: what do this video's I-frames cost?
-                    probe = coder.encode(frame, 0, q)
-                    rate.calibrate("I", probe.quality, _stream_bits(Record(FRAME_I, 0, probe.quality, probe.streams).size))
-                    coder = new_coder()
-                    q = rate.quality(0)
-                coded = coder.encode(frame, count - 1, q, reconstruct=measure_psnr)
-                record = Record(_RECORD_TYPES[coded.kind], count - 1, coded.quality, coded.streams)
-                size = writer.write_record(record)
-                if rate:
-                    rate.coded(count - 1, "I" if coded.kind == FRAME_TYPE_I else "P", coded.quality, _stream_bits(size))
-                    used.append(q)  # the plan's; an I-frame's own is intra_boost higher
-                if measure_psnr:
-                    psnrs.append(frame_psnr(frame, coder.reference))
-                if progress:
-                    progress(count, total)
+            frames_in = reader.frames(limit=frames)
+            count, used, psnrs = _code_frames(
+                frames_in, writer, new_coder, quality, rate, measure_psnr, progress, total
+            )  # fmt: skip
             if count == 0:
                 raise InputError(f"video has no frames ({input_path})")
             writer.close()
@@ -285,6 +251,79 @@ def encode_file(
         summary.psnr_y = sum(p.y for p in psnrs) / len(psnrs)
         summary.psnr_yuv = sum(p.yuv for p in psnrs) / len(psnrs)
     return summary
+
+
+def _check_encode_options(
+    quality: float, preset: str, bitrate: float | None, frames: int | None, gop: int, intra_boost: float,
+    p_offsets: tuple[float, ...],
+) -> tuple[float, tuple[float, ...]]:
+    """Refuses invalid encoder options (UsageError); returns the quality as the stream records it
+    and the P-frame offsets, () when they are all zero."""  # fmt: skip
+    if preset not in PRESET_STEPS:
+        raise UsageError(f"unknown --preset '{preset}' (choose from: {', '.join(PRESET_STEPS)})")
+    if not QUALITY_MIN <= quality <= QUALITY_MAX:
+        raise UsageError(f"--quality must be between {QUALITY_MIN:g} and {QUALITY_MAX:g} (got {quality:g})")
+    if bitrate is not None and not bitrate > 0:
+        raise UsageError(f"--bitrate must be positive (got {bitrate:g})")
+    if frames is not None and frames < 1:
+        raise UsageError("--frames must be at least 1")
+    if not 1 <= gop <= MAX_GOP:
+        raise UsageError(f"--gop must be between 1 and {MAX_GOP} (got {gop})")
+    if not 0 <= intra_boost <= QUALITY_MAX - QUALITY_MIN:
+        raise UsageError(f"--intra-boost must be between 0 and {QUALITY_MAX - QUALITY_MIN:g} (got {intra_boost:g})")
+    check_p_offsets(p_offsets)
+    return recorded_quality(quality), tuple(p_offsets) if any(p_offsets) else ()
+
+
+def _encode_metadata(
+    input_path: str | os.PathLike, preset: str, gop: int, intra_boost: float, p_offsets: tuple[float, ...]
+) -> dict[str, str]:
+    """The stream header's free-form metadata: who encoded it, how, from what."""
+    metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
+    if gop > 1:
+        metadata["intra_boost"] = f"{intra_boost:g}"
+        if p_offsets:
+            metadata["p_offsets"] = format_offsets(p_offsets)
+    return metadata
+
+
+def _code_frames(
+    frames: Iterator[YuvFrame],
+    writer: GcvWriter,
+    new_coder: Callable[[], VideoCoder],
+    quality: float,
+    rate: RateController | None,
+    measure_psnr: bool,
+    progress: Progress | None,
+    total: int | None,
+) -> tuple[int, list[float], list]:
+    """Codes the frames into records of `writer`, at `quality` or as `rate` plans.
+
+    Returns (frames coded, the planned qualities under rate control, per-frame PSNRs if measured).
+    Under rate control the first frame is coded once more as a probe of what this video's
+    I-frames cost, with a coder that is then thrown away.
+    """
+    coder = new_coder()
+    used: list[float] = []
+    psnrs = []
+    count = 0
+    for count, frame in enumerate(frames, start=1):
+        q = rate.quality(count - 1) if rate else quality
+        if rate and count == 1:
+            probe = coder.encode(frame, 0, q)
+            rate.calibrate("I", probe.quality, _stream_bits(Record(FRAME_I, 0, probe.quality, probe.streams).size))
+            coder = new_coder()
+            q = rate.quality(0)
+        coded = coder.encode(frame, count - 1, q, reconstruct=measure_psnr)
+        size = writer.write_record(Record(_RECORD_TYPES[coded.kind], count - 1, coded.quality, coded.streams))
+        if rate:
+            rate.coded(count - 1, "I" if coded.kind == FRAME_TYPE_I else "P", coded.quality, _stream_bits(size))
+            used.append(q)  # the plan's; an I-frame's own is intra_boost higher
+        if measure_psnr:
+            psnrs.append(frame_psnr(frame, coder.reference))
+        if progress:
+            progress(count, total)
+    return count, used, psnrs
 
 
 def decode_file(
