@@ -1,8 +1,9 @@
 """Training the restoration network on video damaged by x264 / x265 / SVT-AV1.
 
 Data: every training clip is compressed (through PyAV, low delay, GOP 32) a few times with a
-random codec and a random CRF in [crf_min, crf_max]; the decoded frames and the originals are held
-in memory. A still image (e.g. Kodak) becomes a clip by a random camera pan across it, so its
+random codec and a random CRF in [crf_min, crf_max] (and, with `rescale`, first downscaled by a random
+factor: the same scenes at a finer scale, since the sources are few); the decoded frames and the
+originals are held in memory. A still image (e.g. Kodak) becomes a clip by a random camera pan across it, so its
 content is coded with real motion-compensated (P-frame) artefacts. A sample is a window of 3 consecutive decoded frames (clamped at the ends, like
 inference) cropped at one place, and the original middle frame as the target.
 Where PyAV is missing (a lent GPU machine), the data can instead be windows exported beforehand by
