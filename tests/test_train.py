@@ -527,3 +527,47 @@ def test_every_committed_config_builds_its_trainer(tmp_path):
         assert sum(p.numel() for p in trainer.model.parameters()) > 0, path.name
         if cfg.kind.startswith("enhance"):
             assert set(cfg.task) <= set(DEFAULT_TASK), (path.name, set(cfg.task) - set(DEFAULT_TASK))
+
+
+def test_segments_are_consecutive_frames_from_a_random_start():
+    import numpy as np
+
+    from gancodec.train.enhance_task import segment
+
+    frames = list(range(20))
+    assert segment(frames, 6, None) == list(range(6))
+    assert segment(frames[:4], 6, np.random.default_rng(0)) == frames[:4]  # shorter than a segment: all of it
+    rng = np.random.default_rng(0)
+    starts = set()
+    for _ in range(100):
+        part = segment(frames, 6, rng)
+        assert part == list(range(part[0], part[0] + 6))
+        starts.add(part[0])
+    assert starts == set(range(15))
+
+
+def test_redraw_compresses_the_clips_again_after_the_set_minutes(train_clip, tmp_path, monkeypatch):
+    """With task redraw_minutes, once that much time has passed a step is followed by a new draw of
+    conditions (logged), and not before."""
+    from gancodec.train import enhance_task
+    from gancodec.train.loop import load_config
+
+    cfg = load_config(write_config(
+        tmp_path / "r.toml", name="r", kind="enhance", data=[str(train_clip)], crop=32, batch=2,
+        model=TINY_ENHANCE, task={"codecs": ["x264"], "conditions_per_clip": 1, "frames_per_clip": 4,
+                                  "random_segment": True, "redraw_minutes": 5.0},
+    ))  # fmt: skip
+    lines = []
+    trainer = enhance_task.EnhanceTrainer(cfg, tmp_path, torch.device("cpu"), log=lines.append)
+    now = [1000.0]
+    monkeypatch.setattr(enhance_task.time, "monotonic", lambda: now[0])
+    trainer.prepare_data()
+    first = trainer.pairs
+    assert len(first) == 1 and len(first[0][0]) == 4
+    now[0] += 4 * 60
+    trainer.after_step()
+    assert trainer.pairs is first
+    now[0] += 2 * 60
+    trainer.after_step()
+    assert trainer.pairs is not first and len(trainer.pairs) == 1
+    assert sum(line.startswith("data:") for line in lines) == 2

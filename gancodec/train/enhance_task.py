@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 
 import numpy as np
 import torch
@@ -28,7 +29,8 @@ from gancodec.models.yuv import YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
 DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
-                "conditions_per_clip": 3, "frames_per_clip": 30, "rescale": [1.0], "transpose": False}  # fmt: skip
+                "conditions_per_clip": 3, "frames_per_clip": 30, "rescale": [1.0], "transpose": False,
+                "random_segment": False, "redraw_minutes": 0.0}  # fmt: skip
 CRF_SCALE = {"x264": 1.0, "x265": 1.0, "svtav1": 63 / 51}  # SVT-AV1's CRF runs to 63
 
 
@@ -90,19 +92,27 @@ def rescaled(frame: YuvFrame, factor: float) -> YuvFrame:
     return YuvFrame(resize(frame.y, (h, w)), resize(frame.u, (h // 2, w // 2)), resize(frame.v, (h // 2, w // 2)))
 
 
+def segment(frames: list, length: int, rng: np.random.Generator | None) -> list:
+    """`length` consecutive frames: the first ones, or (given an rng) from a random start."""
+    start = int(rng.integers(len(frames) - length + 1)) if rng is not None and len(frames) > length else 0
+    return frames[start : start + length]
+
+
 def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
     """Yields (source path, codec, crf, original frames, decoded frames) for every training clip and
     each of its `conditions_per_clip` random conditions (codec, CRF, and a downscaling factor drawn
     from task["rescale"] where that leaves the clip at least a crop in size); stills become panned
-    clips."""
+    clips. With task["random_segment"], a clip longer than `frames_per_clip` gives a segment from a
+    random start (one per clip and draw) instead of its first frames."""
     from gancodec.bench.baselines import decode_stream, encode_frames  # PyAV: imported on use
     from gancodec.io import VideoReader
 
     paths = sorted(p for pattern in cfg.data for p in glob.glob(os.path.expanduser(pattern)))
     for path in paths:
         with VideoReader(path) as reader:
-            original = list(reader.frames(limit=task["frames_per_clip"]))
+            original = list(reader.frames(limit=None if task["random_segment"] else task["frames_per_clip"]))
             fps = reader.fps
+        original = segment(original, task["frames_per_clip"], rng if task["random_segment"] else None)
         if len(original) == 1:
             original = panned_clip(original[0], task["frames_per_clip"], rng)
         if not original or min(original[0].y.shape) < cfg.crop:
@@ -186,6 +196,7 @@ class EnhanceTrainer(Trainer):
     def prepare_data(self) -> None:
         """self.pairs: (original frames, decoded frames, the indexes a sample may restore)."""
         self.rng = np.random.default_rng(self.cfg.seed + self.step)  # new conditions on every resume
+        self.drawn_at = time.monotonic()
         exported = sorted(
             p for pattern in self.cfg.data for p in glob.glob(os.path.expanduser(pattern)) if p.endswith(".npz")
         )
@@ -204,6 +215,14 @@ class EnhanceTrainer(Trainer):
         ]
         frames = sum(len(o) for o, _, _ in self.pairs)
         self.log(f"data: {len(self.pairs)} compressed clips, {frames} frames")
+
+    def after_step(self) -> None:
+        """With task["redraw_minutes"], new compressions (conditions, segments) every so often: the
+        sources are few, so a long run otherwise sees one draw of them, which it starts to learn by heart."""
+        minutes = self.task["redraw_minutes"]
+        if minutes and self.windows is None and time.monotonic() - self.drawn_at > minutes * 60:
+            self.pairs = []  # free the old draw before the new one is built
+            self.prepare_data()
 
     def _draw(self) -> tuple[int, int, int, int, list[int], bool, bool]:
         """One sample's random choices: pair, frame to restore, crop corner (even), mirrored axes,
