@@ -33,7 +33,7 @@ from gancodec.bitstream import (
     recorded_quality,
 )
 from gancodec.errors import BitstreamError, GancodecError, InputError, UsageError
-from gancodec.fileio import atomic_output, check_output, open_gcv
+from gancodec.fileio import atomic_output, check_output, is_stdio, open_gcv, video_output
 from gancodec.io import VideoReader, VideoWriter, output_format
 from gancodec.io.video import extract_audio, output_codec
 from gancodec.metrics import frame_psnr
@@ -75,6 +75,7 @@ class CodingSummary:
     psnr_yuv: float | None = None
     concealed: list[int] = field(default_factory=list)
     qualities: tuple[float, float] | None = None  # (lowest, highest) planned quality under --bitrate (before I/P offsets)
+    notes: list[str] = field(default_factory=list)  # for the user, e.g. what could not be kept
 
     @property
     def kbps(self) -> float:
@@ -156,8 +157,13 @@ def format_offsets(p_offsets: tuple[float, ...]) -> str:
 
 
 def default_output(input_path: str | os.PathLike, suffix: str) -> Path:
+    if is_stdio(input_path):
+        raise UsageError("reading standard input (-) needs -o OUTPUT (- for standard output)")
     p = Path(input_path)
     return p.with_name(p.stem + suffix)
+
+
+STDIN_AUDIO_NOTE = "the audio of standard input is not kept (it cannot be read twice); give a file to keep it"
 
 
 def encode_file(
@@ -228,7 +234,7 @@ def encode_file(
 
         with open(tmp, "wb") as f:
             writer = GcvWriter(f, header)
-            audio = extract_audio(input_path) if reader.has_audio else None
+            audio = extract_audio(input_path) if reader.has_audio and not is_stdio(input_path) else None
             if audio:
                 writer.write_record(Record(RECORD_AUDIO, 0, quality, [audio]))
             if rate:
@@ -245,6 +251,8 @@ def encode_file(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
         nbytes, time.perf_counter() - start,
     )  # fmt: skip
+    if reader.has_audio and is_stdio(input_path):
+        summary.notes.append(STDIN_AUDIO_NOTE)
     if used:
         summary.qualities = (min(used), max(used))
     if psnrs:
@@ -279,7 +287,7 @@ def _encode_metadata(
     input_path: str | os.PathLike, preset: str, gop: int, intra_boost: float, p_offsets: tuple[float, ...]
 ) -> dict[str, str]:
     """The stream header's free-form metadata: who encoded it, how, from what."""
-    metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": Path(input_path).name}
+    metadata = {"encoder": f"gancodec {__version__}", "preset": preset, "source": "stdin" if is_stdio(input_path) else Path(input_path).name}
     if gop > 1:
         metadata["intra_boost"] = f"{intra_boost:g}"
         if p_offsets:
@@ -363,7 +371,8 @@ def decode_file(
         )
         count = 0
         concealed: list[int] = []
-        with atomic_output(output_path) as tmp:
+        stream_bytes = reader.size
+        with video_output(output_path) as tmp:
             audio = _audio_or_none(reader) if conceal else reader.audio()
             writer = VideoWriter(
                 tmp, header.width, header.height, header.fps, container, audio_source=audio, codec=out_codec
@@ -386,7 +395,7 @@ def decode_file(
                 raise
     return CodingSummary(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
-        Path(input_path).stat().st_size, time.perf_counter() - start, concealed=concealed,
+        stream_bytes, time.perf_counter() - start, concealed=concealed,
     )  # fmt: skip
 
 
@@ -468,11 +477,11 @@ def enhance_file(
     net, _ = load_enhancer(device, str(weights) if weights else None, float(realism))
     start = time.perf_counter()
     count = 0
-    with VideoReader(input_path, size=size, fps=fps) as reader, atomic_output(output_path) as tmp:
+    with VideoReader(input_path, size=size, fps=fps) as reader, video_output(output_path) as tmp:
         total = (
             min(frames, reader.frame_count) if frames and reader.frame_count else frames or reader.frame_count
         )
-        audio = input_path if reader.has_audio else None
+        audio = input_path if reader.has_audio and not is_stdio(input_path) else None
         writer = VideoWriter(
             tmp, reader.width, reader.height, reader.fps, container, audio_source=audio, codec=out_codec,
             time_base=reader.time_base,
@@ -496,7 +505,9 @@ def enhance_file(
             writer.abort()
             raise
         width, height, rate = reader.width, reader.height, float(reader.fps)
+        stdin_audio = reader.has_audio and is_stdio(input_path)
+    nbytes = 0 if is_stdio(output_path) else Path(output_path).stat().st_size
     return CodingSummary(
-        str(input_path), str(output_path), count, width, height, rate, Path(output_path).stat().st_size,
-        time.perf_counter() - start,
+        str(input_path), str(output_path), count, width, height, rate, nbytes, time.perf_counter() - start,
+        notes=[STDIN_AUDIO_NOTE] if stdin_audio else [],
     )  # fmt: skip

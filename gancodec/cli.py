@@ -8,6 +8,7 @@ Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 invalid/corrupt bitstream or
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import traceback
@@ -55,6 +56,9 @@ def handle_errors(func):
             _fail("interrupted", 130, verbose)
         except _Terminated:
             _fail("terminated", 143, verbose)
+        except BrokenPipeError:  # the reader of standard output went away (e.g. `| head`)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            _fail("standard output closed by the reading program", 1, verbose)
         except MemoryError:
             _fail("out of memory — try a smaller input or fewer threads", 1, verbose)
         except OSError as exc:
@@ -131,7 +135,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", type=click.Path(), help="Output .gcv [default: INPUT with .gcv suffix].")
+@click.option(
+    "-o", "--output", type=click.Path(allow_dash=True),
+    help="Output .gcv, - for standard output [default: INPUT with .gcv suffix].",
+)  # fmt: skip
 @click.option(
     "--quality", type=float, default=None,
     help="1 (smallest file) .. 8 (best picture), fractional allowed.  [default: 4]",
@@ -194,12 +201,14 @@ def encode(
     threads,
     device,
 ):
-    """Encode a video into a .gcv file."""
+    """Encode a video into a .gcv file. INPUT - reads standard input (y4m, mkv, nut, ...; raw I420
+    with --size)."""
     from gancodec.api import encode_file
     from gancodec.ratecontrol import parse_bitrate
 
     if quality is not None and bitrate is not None:
         raise UsageError("give --quality or --bitrate, not both")
+    _check_stdout(output, as_json)
     target = parse_bitrate(bitrate) if bitrate is not None else None
     with progress_bar(quiet, "encode") as progress:
         s = encode_file(
@@ -225,7 +234,10 @@ def encode(
 
 @main.command()
 @click.argument("input_path", metavar="INPUT.gcv")
-@click.option("-o", "--output", type=click.Path(), help="Output video [default: INPUT.decoded.mp4].")
+@click.option(
+    "-o", "--output", type=click.Path(allow_dash=True),
+    help="Output video, - for standard output (y4m unless --format) [default: INPUT.decoded.mp4].",
+)  # fmt: skip
 @click.option(
     "--format",
     "fmt",
@@ -244,9 +256,11 @@ def encode(
 @with_common
 @handle_errors
 def decode(input_path, output, fmt, codec, crf, conceal, as_json, overwrite, quiet, verbose, threads, device):
-    """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv)."""
+    """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv). - reads the
+    .gcv from standard input; -o - writes the video to standard output."""
     from gancodec.api import decode_file
 
+    _check_stdout(output, as_json)
     with progress_bar(quiet, "decode") as progress:
         s = decode_file(
             input_path,
@@ -268,7 +282,10 @@ def decode(input_path, output, fmt, codec, crf, conceal, as_json, overwrite, qui
 
 @main.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", type=click.Path(), help="Output video [default: INPUT.enhanced.mp4].")
+@click.option(
+    "-o", "--output", type=click.Path(allow_dash=True),
+    help="Output video, - for standard output (y4m unless --format) [default: INPUT.enhanced.mp4].",
+)  # fmt: skip
 @click.option(
     "--tile", type=int, default=None, help="Process large frames in tiles of N luma pixels (bounds memory)."
 )
@@ -306,9 +323,11 @@ def enhance(
     input_path, output, tile, fmt, codec, crf, frames, size, fps, realism, weights, as_json, overwrite, quiet, verbose,
     threads, device,
 ):  # fmt: skip
-    """Restore a video damaged by x264/x265/AV1 (blocking, ringing, blur); audio is kept."""
+    """Restore a video damaged by x264/x265/AV1 (blocking, ringing, blur); audio is kept. INPUT and
+    -o may be - (standard input / output)."""
     from gancodec.api import enhance_file
 
+    _check_stdout(output, as_json)
     with progress_bar(quiet, "enhance") as progress:
         s = enhance_file(
             input_path, output, tile=tile, overwrite=overwrite, fmt=fmt, frames=frames, size=parse_size(size),
@@ -325,7 +344,7 @@ def enhance(
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @handle_errors
 def info(input_path, as_json, verbose):
-    """Show the header and per-frame sizes of a .gcv file (no decoding)."""
+    """Show the header and per-frame sizes of a .gcv file (no decoding); - reads standard input."""
     from gancodec.stream_info import describe, format_description
 
     description = describe(input_path)
@@ -589,11 +608,19 @@ def metrics_cmd(ref, dist, frames, size, fps, as_json, quiet, verbose):
         click.echo(format_table(result))
 
 
+def _check_stdout(output: str | None, as_json: bool) -> None:
+    if as_json and output == "-":
+        raise UsageError("--json and -o - both write standard output; choose one")
+
+
 def _report(line: str, data: dict, quiet: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
     elif not quiet:
         click.echo(line, err=True)
+    if not quiet:
+        for note in data.get("notes", []):
+            click.echo(f"gancodec: note: {note}", err=True)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,16 @@ frame by frame. Raw .yuv needs `size` and `fps`. Writing: chosen from the output
 explicit format -- .mp4 (x264 by default; x265 or SVT-AV1 on request), .mkv (FFV1, lossless, by
 default; or x264/x265/SVT-AV1), .y4m, .yuv (raw I420). The audio stream of a source file is remuxed
 (not re-encoded) when the output container can hold it.
+"-" reads standard input (any streamable container: y4m, mkv, nut, ...; raw I420 when `size` is
+given) or writes standard output (y4m, raw yuv or mkv: formats that need no seeking back).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,6 +27,7 @@ from gancodec.errors import InputError, UsageError
 from gancodec.models.yuv import YuvFrame, chroma_size
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".mkv": "mkv", ".y4m": "y4m", ".yuv": "yuv"}
+PIPE_FORMATS = ("y4m", "yuv", "mkv")  # what can be written to standard output (mp4 seeks back)
 # Output encoders: name -> (FFmpeg encoder, default CRF, highest CRF); None: lossless, no CRF.
 OUTPUT_CODECS = {
     "x264": ("libx264", 16, 51),
@@ -63,12 +68,22 @@ class VideoReader:
 
     def __init__(self, path: str | os.PathLike, size: tuple[int, int] | None = None, fps=None):
         self.path = Path(path)
+        self._stdin = str(path) == "-"
+        self.name = "stdin" if self._stdin else str(self.path)  # for messages
+        self._container = None
+        if self._stdin:  # raw I420 when its size is given, else whatever FFmpeg finds in the stream
+            self._raw = size is not None
+            if self._raw:
+                self._open_raw(size, fps)
+            else:
+                self._open_av()
+            return
         if not self.path.exists():
-            raise InputError(f"no such file ({self.path})")
+            raise InputError(f"no such file ({self.name})")
         if self.path.is_dir():
-            raise InputError(f"is a directory, not a video ({self.path})")
+            raise InputError(f"is a directory, not a video ({self.name})")
         if not os.access(self.path, os.R_OK):
-            raise InputError(f"cannot read file: permission denied ({self.path})")
+            raise InputError(f"cannot read file: permission denied ({self.name})")
         self._raw = self.path.suffix.lower() == ".yuv"
         self._container = None
         if self._raw:
@@ -78,30 +93,30 @@ class VideoReader:
 
     def _open_raw(self, size, fps) -> None:
         if size is None:
-            raise UsageError(f"raw .yuv input needs --size WxH ({self.path})")
+            raise UsageError(f"raw .yuv input needs --size WxH ({self.name})")
         self.width, self.height = size
         self.fps = Fraction(fps or 25).limit_denominator(1001 * 1000)
         cw, ch = chroma_size(self.width, self.height)
         self._frame_bytes = self.width * self.height + 2 * cw * ch
-        self.frame_count = self.path.stat().st_size // self._frame_bytes
+        self.frame_count = 0 if self._stdin else self.path.stat().st_size // self._frame_bytes
         self.has_audio = False
         self.time_base = None
 
     def _open_av(self) -> None:
         try:
-            self._container = av.open(str(self.path))
+            self._container = av.open(sys.stdin.buffer if self._stdin else str(self.path))
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-            raise InputError(f"not a readable video: {_reason(exc)} ({self.path})") from None
+            raise InputError(f"not a readable video: {_reason(exc)} ({self.name})") from None
         if not self._container.streams.video:
             self._container.close()
-            raise InputError(f"file has no video stream ({self.path})")
+            raise InputError(f"file has no video stream ({self.name})")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._stream = stream
         self.width, self.height = stream.codec_context.width, stream.codec_context.height
         if not (0 < self.width <= MAX_DIMENSION and 0 < self.height <= MAX_DIMENSION):
             self._container.close()
-            raise InputError(f"unsupported frame size {self.width}x{self.height} ({self.path})")
+            raise InputError(f"unsupported frame size {self.width}x{self.height} ({self.name})")
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         self.fps = Fraction(rate)
         self.frame_count = stream.frames or self._estimate_frames(stream)  # 0 = unknown
@@ -132,8 +147,8 @@ class VideoReader:
 
     def _raw_frames(self) -> Iterator[YuvFrame]:
         cw, ch = chroma_size(self.width, self.height)
-        with open(self.path, "rb") as f:
-            while len(buf := f.read(self._frame_bytes)) == self._frame_bytes:
+        with contextlib.nullcontext(sys.stdin.buffer) if self._stdin else open(self.path, "rb") as f:
+            while len(buf := _read_full(f, self._frame_bytes)) == self._frame_bytes:
                 data = np.frombuffer(buf, dtype=np.uint8)
                 y_end = self.width * self.height
                 y = data[:y_end].reshape(self.height, self.width)
@@ -149,7 +164,7 @@ class VideoReader:
                     frame = frame.reformat(width=self.width, height=self.height)
                 yield frame_to_yuv(frame), pts
         except av.error.FFmpegError as exc:
-            raise InputError(f"cannot decode video: {_reason(exc)} ({self.path})") from None
+            raise InputError(f"cannot decode video: {_reason(exc)} ({self.name})") from None
 
     def close(self) -> None:
         if self._container is not None:
@@ -162,12 +177,36 @@ class VideoReader:
         self.close()
 
 
+class _StdoutWriter:
+    """Standard output as a raw writer's file: close() flushes it but leaves it open."""
+
+    def write(self, data: bytes) -> None:
+        sys.stdout.buffer.write(data)
+
+    def close(self) -> None:
+        sys.stdout.buffer.flush()
+
+
+def _read_full(f, n: int) -> bytes:
+    """n bytes, or fewer only at the end of the file (a pipe may deliver a frame in pieces)."""
+    parts, got = [], 0
+    while got < n and (part := f.read(n - got)):
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
 def _reason(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return text.split(":")[0].strip() if ":" in text and len(text) > 80 else text.strip()
 
 
 def output_format(path: str | os.PathLike, explicit: str | None = None) -> str:
+    if str(path) == "-":  # standard output: y4m unless told, and never a format that seeks back
+        fmt = explicit or "y4m"
+        if fmt not in PIPE_FORMATS:
+            raise UsageError(f"cannot write {fmt} to standard output (it seeks back); use --format y4m, yuv or mkv")
+        return fmt
     if explicit:
         if explicit not in OUTPUT_FORMATS.values():
             raise UsageError(f"unknown output format '{explicit}' (use mp4, mkv, y4m or yuv)")
@@ -245,7 +284,8 @@ def restore_normal_scheduling() -> None:
 class VideoWriter:
     """Writes YuvFrames to mp4, mkv, y4m or raw yuv with the encoder `codec`. Optionally remuxes audio.
 
-    `path` is written as given: atomic replacement is the caller's job (see gancodec.fileio).
+    `path` is written as given: atomic replacement is the caller's job (see gancodec.fileio); "-"
+    writes standard output (y4m, yuv or mkv).
     `codec` defaults to output_codec(fmt): x264 CRF 16 for mp4, FFV1 for mkv. With `time_base`
     (mp4/mkv only), write() takes the source's timestamps in that unit, so start offsets and
     variable frame rates survive; without it, frames are 1/fps apart from 0.
@@ -267,11 +307,12 @@ class VideoWriter:
         self.codec = codec or output_codec(fmt)
         self._raw_file = None
         self._container = None
+        stdout = str(path) == "-"
         if fmt == "yuv":
-            self._raw_file = open(path, "wb")  # noqa: SIM115 - open for the writer's lifetime, closed in close()
+            self._raw_file = _StdoutWriter() if stdout else open(path, "wb")  # noqa: SIM115 - closed in close()
             return
         container_format = {"mp4": "mp4", "mkv": "matroska", "y4m": "yuv4mpegpipe"}[fmt]
-        self._container = av.open(str(path), mode="w", format=container_format)
+        self._container = av.open(sys.stdout.buffer if stdout else str(path), mode="w", format=container_format)
         encoder = OUTPUT_CODECS[self.codec.name][0] if self.codec.name else "rawvideo"
         if self.codec.name == "svtav1":
             os.environ.setdefault("SVT_LOG", "1")  # else SVT-AV1 prints its banner on stderr
