@@ -24,6 +24,7 @@ import av
 import numpy as np
 
 from gancodec.errors import InputError, UsageError
+from gancodec.fileio import is_stdio
 from gancodec.models.yuv import YuvFrame, chroma_size
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".mkv": "mkv", ".y4m": "y4m", ".yuv": "yuv"}
@@ -68,7 +69,7 @@ class VideoReader:
 
     def __init__(self, path: str | os.PathLike, size: tuple[int, int] | None = None, fps=None):
         self.path = Path(path)
-        self._stdin = str(path) == "-"
+        self._stdin = is_stdio(path)
         self.name = "stdin" if self._stdin else str(self.path)  # for messages
         self._container = None
         if self._stdin:  # raw I420 when its size is given, else whatever FFmpeg finds in the stream
@@ -202,7 +203,7 @@ def _reason(exc: Exception) -> str:
 
 
 def output_format(path: str | os.PathLike, explicit: str | None = None) -> str:
-    if str(path) == "-":  # standard output: y4m unless told, and never a format that seeks back
+    if is_stdio(path):  # standard output: y4m unless told, and never a format that seeks back
         fmt = explicit or "y4m"
         if fmt not in PIPE_FORMATS:
             raise UsageError(f"cannot write {fmt} to standard output (it seeks back); use --format y4m, yuv or mkv")
@@ -307,7 +308,7 @@ class VideoWriter:
         self.codec = codec or output_codec(fmt)
         self._raw_file = None
         self._container = None
-        stdout = str(path) == "-"
+        stdout = is_stdio(path)
         if fmt == "yuv":
             self._raw_file = _StdoutWriter() if stdout else open(path, "wb")  # noqa: SIM115 - closed in close()
             return
