@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GANCODEC=${GANCODEC:-.venv/bin/gancodec}
-"$GANCODEC" bench ../shared/data/eval/*.mkv --enhance -o benchmarks/results/enhance \
+# OUT: the results folder (the GAN end: OUT=benchmarks/results/enhance-realism1 ... --realism 1)
+"$GANCODEC" bench ../shared/data/eval/*.mkv --enhance -o "${OUT:-benchmarks/results/enhance}" \
   --frames "${FRAMES:-30}" --gop 32 -y "$@"
