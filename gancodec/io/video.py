@@ -86,7 +86,6 @@ class VideoReader:
         if not os.access(self.path, os.R_OK):
             raise InputError(f"cannot read file: permission denied ({self.name})")
         self._raw = self.path.suffix.lower() == ".yuv"
-        self._container = None
         if self._raw:
             self._open_raw(size, fps)
         else:
