@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from gancodec.layers import PointwiseConv2d
 from gancodec.models.yuv import PACKED_CHANNELS
 
 
@@ -124,7 +125,7 @@ class EnhanceNet(nn.Module):
         )
         self.body = _blocks(widths[-1], config.blocks)  # named as in v1, whose weights still load
         self.ups = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(2 * w, 4 * w, 1), nn.PixelShuffle(2)) for w in widths[:-1]
+            nn.Sequential(PointwiseConv2d(2 * w, 4 * w), nn.PixelShuffle(2)) for w in widths[:-1]
         )
         self.decoders = nn.ModuleList(_blocks(w, config.level_blocks) for w in widths[:-1])
         self.tail = nn.Conv2d(widths[0], PACKED_CHANNELS, 3, padding=1)

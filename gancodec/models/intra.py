@@ -32,13 +32,12 @@ from dataclasses import dataclass
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-from compressai.layers import GDN
 from compressai.models.base import CompressionModel
 from compressai.models.utils import conv, deconv
 from torch import Tensor, nn
 
 from gancodec.entropy import guarded
-from gancodec.layers import FixedPointNet
+from gancodec.layers import FixedPointNet, PointwiseGDN
 from gancodec.models.yuv import PACKED_CHANNELS, yuv_distortion
 
 QUALITY_MIN = 1.0
@@ -106,9 +105,9 @@ class IntraCodec(CompressionModel):
         self.config = config
         n, m, nh = config.channels, config.latent_channels, config.hyper_channels
         c = PACKED_CHANNELS
-        self.g_a = nn.Sequential(conv(c, n), GDN(n), conv(n, n), GDN(n), conv(n, m))
+        self.g_a = nn.Sequential(conv(c, n), PointwiseGDN(n), conv(n, n), PointwiseGDN(n), conv(n, m))
         self.g_s = nn.Sequential(
-            deconv(m, n), GDN(n, inverse=True), deconv(n, n), GDN(n, inverse=True), deconv(n, c)
+            deconv(m, n), PointwiseGDN(n, inverse=True), deconv(n, n), PointwiseGDN(n, inverse=True), deconv(n, c)
         )
         self.h_a = nn.Sequential(
             conv(m, nh, 3, 1), nn.LeakyReLU(inplace=True), conv(nh, nh), nn.LeakyReLU(inplace=True),
