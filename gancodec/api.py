@@ -54,6 +54,9 @@ from gancodec.ratecontrol import RateController
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 DEFAULT_GOP = 32
+POSTFILTER_ON, POSTFILTER_OFF = "on", "off"
+POSTFILTER_UNTILED_PIXELS = 1920 * 1088  # larger frames are restored in tiles (bounded memory)
+POSTFILTER_TILE = 1024
 MAX_GOP = 100_000
 _RECORD_TYPES = {FRAME_TYPE_I: FRAME_I, FRAME_TYPE_P: FRAME_P, FRAME_TYPE_PQ: FRAME_PQ}
 _FRAME_KINDS = {record: kind for kind, record in _RECORD_TYPES.items()}
@@ -75,6 +78,7 @@ class CodingSummary:
     psnr_yuv: float | None = None
     concealed: list[int] = field(default_factory=list)
     qualities: tuple[float, float] | None = None  # (lowest, highest) planned quality under --bitrate (before I/P offsets)
+    postfilter: str | None = None  # decode: the restoration stage that ran ("id sha256[:16] realism R")
     notes: list[str] = field(default_factory=list)  # for the user, e.g. what could not be kept
 
     @property
@@ -345,6 +349,8 @@ def decode_file(
     conceal: bool = False,
     codec: str | None = None,
     crf: int | None = None,
+    postfilter: str = POSTFILTER_ON,
+    realism: float = 0.0,
 ) -> CodingSummary:
     """Decodes a .gcv file into a video file (format from the suffix or `fmt`).
 
@@ -352,12 +358,17 @@ def decode_file(
     a damaged or missing frame is replaced by the last good one (grey before the first) and its
     number is listed in the summary's `concealed`. `codec`/`crf` choose the output encoder (see
     gancodec.io.video.output_codec).
+    `postfilter`: the restoration stage run on the reconstructed frames (outside the prediction
+    loop, so the stream decodes the same either way): "on" (the shipped gc-postfilter-s), "off" (the
+    reconstruction itself, what the encoder's --psnr measures) or a weights file. `realism` (0..1)
+    goes from its most faithful picture (0) to its most detailed one (1, the GAN stage).
     """
     set_threads(threads)
     output_path = Path(output_path) if output_path else default_output(input_path, ".decoded.mp4")
     container = output_format(output_path, fmt)
     out_codec = output_codec(container, codec, crf)
     check_output(output_path, overwrite, inputs=(input_path,))
+    _check_realism(postfilter, realism)
     start = time.perf_counter()
     with open_gcv(input_path) as f:
         reader = GcvReader(f)
@@ -365,6 +376,7 @@ def decode_file(
         encoder = header.metadata.get("encoder") if isinstance(header.metadata, dict) else None
         model = check_stream_model(header.model_id, header.weights_sha256, resolve_device(device), encoder)
         ensure_memory_for(header.width, header.height, model.config.stride)
+        restoration, restoration_label = _restoration_stage(postfilter, realism, header.model_id, resolve_device(device))
         coder = VideoCoder(
             model, header.width, header.height, max(1, header.gop), pad_multiple=pad_multiple_for(header, model),
             sharp_motion=header.version[0] >= 3,  # "Pq" frames exist since format 3.0
@@ -383,6 +395,11 @@ def decode_file(
                     if conceal
                     else (_decode_record(coder, r) for r in reader.frames())
                 )
+                if restoration is not None:
+                    from gancodec.enhance.infer import enhance_frames
+
+                    tile = POSTFILTER_TILE if header.width * header.height > POSTFILTER_UNTILED_PIXELS else None
+                    records = enhance_frames(restoration, records, tile, resolve_device(device))
                 for count, frame in enumerate(records, start=1):
                     writer.write(frame)
                     if progress:
@@ -395,8 +412,37 @@ def decode_file(
                 raise
     return CodingSummary(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
-        stream_bytes, time.perf_counter() - start, concealed=concealed,
+        stream_bytes, time.perf_counter() - start, concealed=concealed, postfilter=restoration_label,
     )  # fmt: skip
+
+
+def _check_realism(postfilter: str, realism: float) -> None:
+    if not 0.0 <= realism <= 1.0:
+        raise UsageError(f"--realism must be between 0 and 1 (got {realism:g})")
+    if postfilter == POSTFILTER_OFF and realism:
+        raise UsageError("--realism needs the restoration stage (not --postfilter off)")
+
+
+def _restoration_stage(postfilter: str, realism: float, model_id: str, device: str):
+    """(network, "id sha realism") for decode_file's `postfilter` and `realism`, or (None, None).
+
+    The shipped stage ("on") learned the artefacts of the shipped codec model, so it restores the
+    streams of that model id (every weights version of it) and leaves others (e.g. test models) as
+    reconstructed; weights given by path restore any stream."""
+    from gancodec.enhance.weights import POSTFILTER_ID, load_enhancer, postfilter_path
+
+    _check_realism(postfilter, realism)
+    if postfilter == POSTFILTER_OFF:
+        return None, None
+    shipped = postfilter == POSTFILTER_ON
+    if shipped and (model_id != DEFAULT_MODEL or not postfilter_path().is_file()):
+        if realism:
+            raise UsageError(f"--realism: this gancodec ({__version__}) has no restoration stage for {model_id} streams")
+        return None, None
+    path = postfilter_path() if shipped else Path(postfilter)
+    net, sha = load_enhancer(device, str(path), float(realism), option="--postfilter")
+    name = POSTFILTER_ID if shipped else path.name
+    return net, f"{name} {sha.hex()[:16]} realism {realism:g}"
 
 
 def _audio_or_none(reader: GcvReader) -> bytes | None:

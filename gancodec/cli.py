@@ -252,10 +252,22 @@ def encode(
 @click.option(
     "--conceal", is_flag=True, help="Repeat the last good frame over damaged frames instead of stopping."
 )
+@click.option(
+    "--realism", type=float, default=0.0, show_default=True,
+    help="Restoration stage: 0 = most faithful (best PSNR) ... 1 = most detail (GAN stage); continuous.",
+)  # fmt: skip
+@click.option(
+    "--postfilter", default="on", show_default=True, metavar="on|off|WEIGHTS",
+    help="The restoration stage after the reconstruction: on (shipped), off (the reconstruction "
+    "itself, what encode --psnr measures) or a .safetensors file.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @with_common
 @handle_errors
-def decode(input_path, output, fmt, codec, crf, conceal, as_json, overwrite, quiet, verbose, threads, device):
+def decode(
+    input_path, output, fmt, codec, crf, conceal, realism, postfilter, as_json, overwrite, quiet, verbose, threads,
+    device,
+):  # fmt: skip
     """Decode a .gcv file into a video (.mp4 x264, .mkv FFV1 lossless, .y4m, .yuv). - reads the
     .gcv from standard input; -o - writes the video to standard output."""
     from gancodec.api import decode_file
@@ -273,8 +285,12 @@ def decode(input_path, output, fmt, codec, crf, conceal, as_json, overwrite, qui
             conceal=conceal,
             codec=codec,
             crf=crf,
+            postfilter=postfilter,
+            realism=realism,
         )
     line = f"decoded {s.frames} frames {s.width}x{s.height} -> {s.output}, {s.coding_fps:.1f} fps"
+    if s.postfilter:
+        line += f" (restored: {s.postfilter})"
     if s.concealed:
         line += f"; concealed {len(s.concealed)} damaged frame(s): {', '.join(map(str, s.concealed))}"
     _report(line, s.to_dict(), quiet, as_json)
@@ -424,7 +440,7 @@ def export_pairs_cmd(config, output, windows, size, seed, verbose):
         raise UsageError(f"{config}: export-pairs needs an enhancer config (kind = \"enhance\")")
     if windows < 1 or size < 2 or size % 2:
         raise UsageError("--windows must be at least 1 and --size an even number of pixels")
-    written = export_pairs(cfg, output, windows, size, seed)
+    written = export_pairs(cfg, output, windows, size, seed, log=lambda line: click.echo(line, err=True))
     mib = sum(Path(p).stat().st_size for p in written) / 2**20
     click.echo(f"wrote {len(written)} files, {mib:.1f} MiB, to {output}", err=True)
 

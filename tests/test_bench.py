@@ -169,6 +169,24 @@ def test_learned_presets_are_separate_codecs_with_their_own_cache_keys():
     assert set(LEARNED_PRESETS.values()) == {"fast", "slow"} and fast.label != slow.label
 
 
+def test_gancodec_raw_is_decoded_without_the_restoration_stage(monkeypatch):
+    from gancodec.bench import learned
+    from gancodec.bench.codecs import resolve_codecs
+    from gancodec.bench.runner import BenchConfig, codec_options
+    from gancodec.enhance import weights
+
+    monkeypatch.setattr(weights, "postfilter_path", weights.enhancer_path)  # a stage in the package's place
+    learned.fingerprint.cache_clear()
+    try:
+        on, raw = resolve_codecs("gancodec,gancodec-raw")
+        config = BenchConfig(videos=[], output_dir="x", codecs=["gancodec", "gancodec-raw"])
+        on_key, raw_key = codec_options(on, 4.0, config), codec_options(raw, 4.0, config)
+        assert raw_key["postfilter_sha256"] == "off" and on_key["postfilter_sha256"] != "off"
+        assert on_key["postfilter_sha256"].startswith(weights.file_sha256(weights.enhancer_path()).hex())
+    finally:
+        learned.fingerprint.cache_clear()
+
+
 def test_cached_gancodec_points_go_stale_when_the_codec_source_changes(tmp_path, monkeypatch):
     import gancodec
     from gancodec.bench import learned

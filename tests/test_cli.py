@@ -227,7 +227,7 @@ def test_damaged_frame_stops_decoding_and_names_it(encoded, tmp_path):
 def test_conceal_repeats_last_good_frame(encoded_intra, tmp_path):
     encoded = encoded_intra  # all intra: the frame after the damaged one decodes exactly
     bad = _write(tmp_path / "bad.gcv", _damage_frame(encoded.read_bytes(), 2))
-    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
+    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json", "--postfilter", "off")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["concealed"] == [2] and summary["frames"] == 4
@@ -235,7 +235,7 @@ def test_conceal_repeats_last_good_frame(encoded_intra, tmp_path):
     data = (tmp_path / "c.yuv").read_bytes()
     assert len(data) == 4 * frame_bytes
     assert data[2 * frame_bytes : 3 * frame_bytes] == data[frame_bytes : 2 * frame_bytes]
-    assert run("decode", encoded, "-o", tmp_path / "ok.yuv", "--conceal", "-q").exit_code == 0
+    assert run("decode", encoded, "-o", tmp_path / "ok.yuv", "--conceal", "-q", "--postfilter", "off").exit_code == 0
     assert (tmp_path / "ok.yuv").read_bytes()[3 * frame_bytes :] == data[3 * frame_bytes :]
 
 
@@ -243,10 +243,10 @@ def test_conceal_in_p_frames_recovers_at_the_next_i_frame(clip, tmp_path):
     gcv = tmp_path / "gop2.gcv"
     assert run("encode", clip, "-o", gcv, "--gop", "2", "--no-scenecut", "-q").exit_code == 0  # I P I P
     bad = _write(tmp_path / "bad.gcv", _damage_frame(gcv.read_bytes(), 1))
-    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
+    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json", "--postfilter", "off")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["concealed"] == [1]
-    assert run("decode", gcv, "-o", tmp_path / "ok.yuv", "-q").exit_code == 0
+    assert run("decode", gcv, "-o", tmp_path / "ok.yuv", "-q", "--postfilter", "off").exit_code == 0
     frame_bytes = 64 * 64 * 3 // 2
     data, ok = (tmp_path / "c.yuv").read_bytes(), (tmp_path / "ok.yuv").read_bytes()
     assert data[frame_bytes : 2 * frame_bytes] == ok[:frame_bytes]  # frame 0 stands in for frame 1
@@ -256,7 +256,7 @@ def test_conceal_in_p_frames_recovers_at_the_next_i_frame(clip, tmp_path):
 def test_conceal_truncated_tail(encoded, tmp_path):
     data = encoded.read_bytes()
     bad = _write(tmp_path / "cut.gcv", data[: len(data) * 2 // 3])
-    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json")
+    result = run("decode", bad, "-o", tmp_path / "c.yuv", "--conceal", "--json", "--postfilter", "off")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["frames"] == 4 and summary["concealed"] and summary["concealed"][-1] == 3

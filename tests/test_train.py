@@ -571,3 +571,30 @@ def test_redraw_compresses_the_clips_again_after_the_set_minutes(train_clip, tmp
     trainer.after_step()
     assert trainer.pairs is not first and len(trainer.pairs) == 1
     assert sum(line.startswith("data:") for line in lines) == 2
+
+
+def test_own_codec_pairs_are_what_the_decoder_reconstructs(train_clip, tmp_path):
+    """Codec "gancodec" in an enhancer config: the clip (cut to clip_size) coded by our own codec at a
+    quality in range, with an intra period from `gops`; the decoded frames are the decoder's own."""
+    import numpy as np
+
+    from gancodec.api import decode_file, encode_file
+    from gancodec.io import VideoReader
+    from gancodec.train.enhance_task import DEFAULT_TASK, compressed_clips, own_codec_roundtrip
+    from gancodec.train.loop import TrainConfig
+
+    task = {**DEFAULT_TASK, "codecs": ["gancodec"], "quality_min": 2.0, "quality_max": 3.0, "gops": [1, 2],
+            "clip_size": 48, "conditions_per_clip": 3, "frames_per_clip": 6}  # fmt: skip
+    cfg = TrainConfig(name="own", data=[str(train_clip), str(tmp_path / "*.npz")], crop=32, task=task)
+    np.savez(tmp_path / "old.npz", x=np.zeros(1))  # exported windows are not sources
+    clips = list(compressed_clips(cfg, task, np.random.default_rng(0)))
+    assert len(clips) == 3
+    for _path, codec, quality, original, decoded in clips:
+        assert codec == "gancodec" and 2.0 <= quality <= 3.0
+        assert original[0].y.shape == decoded[0].y.shape == (48, 48) and len(decoded) == 6
+    encode_file(train_clip, tmp_path / "c.gcv", quality=2.5, gop=2)
+    decode_file(tmp_path / "c.gcv", tmp_path / "c.yuv", postfilter="off")
+    with VideoReader(train_clip) as a, VideoReader(tmp_path / "c.yuv", size=(64, 64), fps=30) as b:
+        source, expected = list(a.frames()), list(b.frames())
+    for got, want in zip(own_codec_roundtrip(source, 2.5, 2), expected):
+        assert np.array_equal(got.y, want.y) and np.array_equal(got.u, want.u)

@@ -34,6 +34,10 @@ _SPECS = (
         "gancodec with --preset slow: the encoder refines each frame's latents (same decoder)",
     ),
     CodecSpec(
+        "gancodec-raw", "gancodec (no restoration)", "quality", (1.0, 2.5, 4.0, 5.5, 7.0, 8.0),
+        "gancodec decoded without its restoration stage (decode --postfilter off): the reconstruction itself",
+    ),
+    CodecSpec(
         "x264", "x264", "crf", (17.0, 22.0, 27.0, 32.0, 37.0, 42.0),
         "libx264 via PyAV, low delay: bf=0, g=keyint_min=GOP, sc_threshold=0",
     ),
@@ -48,7 +52,8 @@ _SPECS = (
 )  # fmt: skip
 CODECS: dict[str, CodecSpec] = {spec.name: spec for spec in _SPECS}
 DEFAULT_CODECS = ("gancodec", "x264", "x265", "svtav1")
-LEARNED_PRESETS = {"gancodec": "fast", "gancodec-slow": "slow"}  # codec name -> encode --preset
+LEARNED_PRESETS = {"gancodec": "fast", "gancodec-slow": "slow", "gancodec-raw": "fast"}  # name -> encode --preset
+LEARNED_POSTFILTER = {"gancodec": "on", "gancodec-slow": "on", "gancodec-raw": "off"}  # name -> decode --postfilter
 
 
 def resolve_codecs(names: str | list[str] | tuple[str, ...]) -> list[CodecSpec]:

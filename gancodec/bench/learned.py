@@ -13,22 +13,28 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from gancodec.bench.codecs import CODECS, LEARNED_PRESETS
+from gancodec.bench.codecs import CODECS, LEARNED_POSTFILTER, LEARNED_PRESETS
 from gancodec.bench.results import PointResult, VideoInfo
 from gancodec.metrics import compare_frames
 
 
-@lru_cache(maxsize=1)
-def fingerprint() -> dict[str, str]:
-    """What makes a cached gancodec result stale: the package version, the weights' hash and the
-    codec's own source (a working tree changes the encoder long before the version moves)."""
+@lru_cache(maxsize=4)
+def fingerprint(postfilter: str = "on") -> dict[str, str]:
+    """What makes a cached gancodec result stale: the package version, the weights' hashes (the
+    codec's, and the restoration stage's where the decode runs it) and the codec's own source (a
+    working tree changes the encoder long before the version moves)."""
     from gancodec import __version__
+    from gancodec.enhance.weights import postfilter_path
     from gancodec.models.registry import DEFAULT_MODEL, file_sha256, weights_path
 
+    restoration = "off"
+    if postfilter == "on" and postfilter_path().is_file():
+        restoration = file_sha256(postfilter_path()).hex()
     return {
         "gancodec": __version__,
         "model": DEFAULT_MODEL,
         "weights_sha256": file_sha256(weights_path(DEFAULT_MODEL)).hex(),
+        "postfilter_sha256": restoration,
         "code_sha256": codec_source_digest(),
     }
 
@@ -80,7 +86,8 @@ def run_point(
     gop: int = 1,
 ) -> PointResult:
     """Encodes `video.frames` frames at `quality` with the preset of codec `name` ("gancodec",
-    "gancodec-slow"), decodes them and measures them against the source."""
+    "gancodec-slow", "gancodec-raw"), decodes them (with or without the restoration stage) and
+    measures them against the source."""
     from gancodec.api import decode_file, encode_file
     from gancodec.io import VideoReader
 
@@ -100,7 +107,9 @@ def run_point(
             threads=threads,
             device=device,
         )
-        dec = decode_file(gcv, rec, overwrite=True, threads=threads, device=device)
+        dec = decode_file(
+            gcv, rec, overwrite=True, threads=threads, device=device, postfilter=LEARNED_POSTFILTER[name]
+        )  # fmt: skip
         with (
             VideoReader(video.path) as ref,
             VideoReader(rec, size=(video.width, video.height), fps=float(video.fps)) as dist,
@@ -112,7 +121,8 @@ def run_point(
         sequence=video.name, video=video.path, codec=spec.name, label=spec.label, param=spec.param,
         point=quality, frames=enc.frames, width=video.width, height=video.height, fps=float(video.fps),
         bytes=enc.bytes, encode_seconds=enc.seconds, decode_seconds=dec.seconds,
-        options={"quality": f"{quality:g}", "gop": str(learned_gop(gop)), "device": device, **fingerprint()},
+        options={"quality": f"{quality:g}", "gop": str(learned_gop(gop)), "device": device,
+                 **fingerprint(LEARNED_POSTFILTER[name])},
         keyframes=-(-enc.frames // learned_gop(gop)),
         metrics={m: metrics.mean(m) for m in metrics.per_frame}, summary=metrics.global_,
         per_frame=metrics.per_frame,

@@ -24,6 +24,7 @@ from pathlib import Path
 from gancodec.bench.codecs import (
     CODECS,
     DEFAULT_CODECS,
+    LEARNED_POSTFILTER,
     LEARNED_PRESETS,
     CodecSpec,
     parse_points,
@@ -125,7 +126,7 @@ def codec_options(spec: CodecSpec, point: float, config: BenchConfig) -> dict[st
         preset = LEARNED_PRESETS[spec.name]
         return {
             "quality": f"{point:g}", "preset": preset, "gop": str(learned_gop(config.gop)), "device": config.device,
-            **fingerprint(),
+            **fingerprint(LEARNED_POSTFILTER[spec.name]),
         }  # fmt: skip
     from gancodec.bench.baselines import encoder_versions, low_delay_options
 

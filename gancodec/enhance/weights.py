@@ -1,4 +1,10 @@
-"""Loading the shipped restoration weights (safetensors only, no pickle)."""
+"""Loading the shipped restoration weights (safetensors only, no pickle).
+
+Two networks of one kind ship: the enhancer (gc-enhance-s, for video damaged by x264/x265/SVT-AV1)
+and the decoder's restoration stage (gc-postfilter-s, the same network trained on what gancodec's
+own decoder reconstructs; api.decode_file runs it after the reconstruction, outside the
+prediction loop). Each file holds a fidelity network and, from the GAN stage, a realism one.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +24,16 @@ from gancodec.models.registry import file_sha256
 
 ENHANCER_ID = "gc-enhance-s"
 WEIGHTS_FILE = "gc-enhance-s.safetensors"
+POSTFILTER_ID = "gc-postfilter-s"
+POSTFILTER_FILE = "gc-postfilter-s.safetensors"
 
 
 def enhancer_path() -> Path:
     return Path(str(resources.files("gancodec.weights") / WEIGHTS_FILE))
+
+
+def postfilter_path() -> Path:
+    return Path(str(resources.files("gancodec.weights") / POSTFILTER_FILE))
 
 
 def interpolate(fidelity: dict[str, Tensor], realism: dict[str, Tensor], r: float) -> dict[str, Tensor]:
@@ -31,18 +43,19 @@ def interpolate(fidelity: dict[str, Tensor], realism: dict[str, Tensor], r: floa
 
 @lru_cache(maxsize=4)
 def load_enhancer(
-    device: str = "cpu", path: str | None = None, realism: float = 0.0
+    device: str = "cpu", path: str | None = None, realism: float = 0.0, option: str = "--weights"
 ) -> tuple[EnhanceNet, bytes]:
     """Returns (network in eval mode on `device`, SHA-256 of its weights file).
 
     `realism` in [0, 1] blends the fidelity network (0) with the GAN-tuned one (1); it needs a
-    weights file made by the GAN stage.
+    weights file made by the GAN stage. `option`: the command-line option that named `path`, for
+    error messages.
     """
     if not 0.0 <= realism <= 1.0:
         raise UsageError(f"--realism must be between 0 and 1 (got {realism:g})")
     weights = Path(path) if path else enhancer_path()
     if path and not weights.is_file():
-        raise ModelError(f"enhancer weights are missing ({weights}) — check --weights")
+        raise ModelError(f"restoration weights are missing ({weights}) — check {option}")
     if not weights.is_file():
         raise ModelError(
             f"this gancodec ({__version__}) ships no enhancer weights yet: the enhancer is still in training "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import glob
 import os
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -29,9 +30,11 @@ from gancodec.models.yuv import YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
 DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
+                "quality_min": 1.0, "quality_max": 8.0, "gops": [32], "clip_size": 0,
                 "conditions_per_clip": 3, "frames_per_clip": 30, "rescale": [1.0], "transpose": False,
                 "random_segment": False, "redraw_minutes": 0.0}  # fmt: skip
 CRF_SCALE = {"x264": 1.0, "x265": 1.0, "svtav1": 63 / 51}  # SVT-AV1's CRF runs to 63
+OWN_CODEC = "gancodec"  # our own codec: the decoder's restoration stage learns its artefacts
 
 
 def _planes(frame: YuvFrame, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,6 +101,47 @@ def segment(frames: list, length: int, rng: np.random.Generator | None) -> list:
     return frames[start : start + length]
 
 
+def cropped_clip(frames: list[YuvFrame], size: int, rng: np.random.Generator) -> list[YuvFrame]:
+    """The clip cut to at most size x size luma pixels at one random place (even offsets).
+
+    Our own codec codes a 720p frame in seconds on a CPU; the network trains on small crops, so a
+    crop of the clip teaches it as much for a fraction of the coding time."""
+    h, w = frames[0].y.shape
+    ch, cw = min(h, size) // 2 * 2, min(w, size) // 2 * 2
+    if (ch, cw) == (h, w):
+        return frames
+    top, left = 2 * int(rng.integers((h - ch) // 2 + 1)), 2 * int(rng.integers((w - cw) // 2 + 1))
+    c = (slice(top // 2, (top + ch) // 2), slice(left // 2, (left + cw) // 2))
+    return [YuvFrame(f.y[top : top + ch, left : left + cw], f.u[c], f.v[c]) for f in frames]
+
+
+def own_codec_roundtrip(frames: list[YuvFrame], quality: float, gop: int) -> list[YuvFrame]:
+    """What gancodec's decoder reconstructs from the clip coded at `quality` with intra period `gop`
+    and the encoder's other defaults (boosted I-frames, P-frame offsets): the real coder, entropy
+    coding included, so the artefacts are the ones users get."""
+    from gancodec.models.inter import DEFAULT_INTRA_BOOST, DEFAULT_P_OFFSETS, VideoCoder
+    from gancodec.models.registry import load_model
+
+    model, _ = load_model()
+    h, w = frames[0].y.shape
+    coder = VideoCoder(model, w, h, gop, intra_boost=DEFAULT_INTRA_BOOST, p_offsets=DEFAULT_P_OFFSETS)
+    decoded = []
+    for index, frame in enumerate(frames):
+        coder.encode(frame, index, quality, reconstruct=True)
+        decoded.append(coder.reference)
+    return decoded
+
+
+def _condition(task: dict, rng: np.random.Generator) -> tuple[str, float]:
+    """A random (codec, CRF) -- for our own codec (codec, quality)."""
+    codec = str(rng.choice(task["codecs"]))
+    if codec == OWN_CODEC:
+        from gancodec.bitstream import recorded_quality
+
+        return codec, recorded_quality(float(rng.uniform(task["quality_min"], task["quality_max"])))
+    return codec, round(float(rng.uniform(task["crf_min"], task["crf_max"])) * CRF_SCALE[codec])
+
+
 def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
     """Yields (source path, codec, crf, original frames, decoded frames) for every training clip and
     each of its `conditions_per_clip` random conditions (codec, CRF, and a downscaling factor drawn
@@ -108,7 +152,7 @@ def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
     from gancodec.io import VideoReader
 
     paths = sorted(p for pattern in cfg.data for p in glob.glob(os.path.expanduser(pattern)))
-    for path in paths:
+    for path in (p for p in paths if not p.endswith(".npz")):  # exported windows are not sources
         with VideoReader(path) as reader:
             original = list(reader.frames(limit=None if task["random_segment"] else task["frames_per_clip"]))
             fps = reader.fps
@@ -118,12 +162,17 @@ def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
         if not original or min(original[0].y.shape) < cfg.crop:
             continue
         for _ in range(task["conditions_per_clip"]):
-            codec = str(rng.choice(task["codecs"]))
-            crf = round(float(rng.uniform(task["crf_min"], task["crf_max"])) * CRF_SCALE[codec])
+            codec, crf = _condition(task, rng)
             factor = float(rng.choice(task["rescale"]))
             source = original
             if factor < 1 and min(original[0].y.shape) * factor >= cfg.crop:
                 source = [rescaled(f, factor) for f in original]
+            if task["clip_size"]:
+                source = cropped_clip(source, max(task["clip_size"], cfg.crop), rng)
+            if codec == OWN_CODEC:
+                gop = int(rng.choice(task["gops"]))
+                yield path, codec, crf, source, own_codec_roundtrip(source, crf, gop)
+                continue
             h, w = source[0].y.shape
             stream = encode_frames(codec, source, w, h, fps, crf, gop=32)
             yield path, codec, crf, source, list(decode_stream(stream))
@@ -133,19 +182,23 @@ WINDOW_KEYS = ("dec_y", "dec_u", "dec_v", "org_y", "org_u", "org_v")
 
 
 def export_pairs(
-    cfg: TrainConfig, out_dir: str | os.PathLike, windows: int = 4, size: int = 256, seed: int = 0
+    cfg: TrainConfig, out_dir: str | os.PathLike, windows: int = 4, size: int = 256, seed: int = 0,
+    log: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Writes, per training source, `windows` random windows of each compressed clip (3 decoded
     frames and the original middle one, size x size luma) as one .npz; returns the paths.
 
     For training where PyAV is missing: EnhanceTrainer reads these files like clips, cropping
     cfg.crop inside each window. Frames at the clip ends are not drawn (no clamped windows).
+    `log` hears of each compressed clip (coding with our own codec takes minutes).
     """
     task = {**DEFAULT_TASK, **cfg.task}
     rng = np.random.default_rng(seed)
     os.makedirs(out_dir, exist_ok=True)
     by_source: dict[str, dict[str, list[np.ndarray]]] = {}
-    for path, _codec, _crf, original, decoded in compressed_clips(cfg, task, rng):
+    for path, codec, crf, original, decoded in compressed_clips(cfg, task, rng):
+        if log:
+            log(f"{os.path.basename(path)}: {codec} {crf:g}, {len(original)} frames {original[0].width}x{original[0].height}")
         h, w = original[0].y.shape
         s = min(size, h // 2 * 2, w // 2 * 2)
         if len(original) < 3 or s < cfg.crop:

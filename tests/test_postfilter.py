@@ -1,0 +1,87 @@
+"""The decoder's restoration stage (decode --postfilter / --realism): it runs after the
+reconstruction, on the shipped codec model's streams, deterministically, and refuses misuse."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from gancodec.api import decode_file
+from gancodec.cli import main
+from gancodec.enhance import weights
+from gancodec.enhance.weights import enhancer_path
+from gancodec.errors import UsageError
+from gancodec.models.registry import register_model
+
+DATA = Path(__file__).parent / "data"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def shipped_stage(monkeypatch):
+    """A restoration stage in the package's place (the enhancer's weights: same network kind)."""
+    monkeypatch.setattr(weights, "postfilter_path", enhancer_path)
+    return enhancer_path()
+
+
+def test_restoration_changes_the_pixels_the_same_way_for_any_thread_count(encoded, tmp_path):
+    off = decode_file(encoded, tmp_path / "off.yuv", postfilter="off")
+    assert off.postfilter is None
+    old = torch.get_num_threads()
+    try:
+        one = decode_file(encoded, tmp_path / "on1.yuv", postfilter=str(enhancer_path()), threads=1)
+        decode_file(encoded, tmp_path / "on2.yuv", postfilter=str(enhancer_path()), threads=2)
+    finally:
+        torch.set_num_threads(old)
+    assert _digest(tmp_path / "on1.yuv") == _digest(tmp_path / "on2.yuv") != _digest(tmp_path / "off.yuv")
+    assert (tmp_path / "on1.yuv").stat().st_size == (tmp_path / "off.yuv").stat().st_size
+    assert one.frames == off.frames and one.postfilter.startswith(f"{enhancer_path().name} ")
+    assert one.postfilter.endswith("realism 0")
+
+
+def test_realism_goes_from_the_fidelity_network_to_the_gan_one(encoded, tmp_path):
+    paths = {r: tmp_path / f"r{r}.yuv" for r in (0.0, 0.5, 1.0)}
+    for r, path in paths.items():
+        s = decode_file(encoded, path, postfilter=str(enhancer_path()), realism=r)
+        assert s.postfilter.endswith(f"realism {r:g}")
+    assert len({_digest(p) for p in paths.values()}) == 3
+
+
+def test_the_shipped_stage_restores_streams_of_the_shipped_model_only(encoded, tmp_path, shipped_stage):
+    restored = decode_file(encoded, tmp_path / "a.yuv")
+    assert restored.postfilter.startswith("gc-postfilter-s ")
+    expected = json.loads((DATA / "golden-p3.json").read_text())
+    register_model(expected["model_id"], DATA / expected["model_file"], "test-only tiny model")
+    other = decode_file(DATA / "golden-p3.gcv", tmp_path / "b.yuv")
+    assert other.postfilter is None  # a test model's stream: the reconstruction, as before
+    assert _digest(tmp_path / "b.yuv") == expected["decoded_i420_sha256"]
+    with pytest.raises(UsageError, match="no restoration stage for"):
+        decode_file(DATA / "golden-p3.gcv", tmp_path / "c.yuv", realism=0.5)
+    assert not (tmp_path / "c.yuv").exists()
+
+
+def test_cli_reports_the_stage_and_refuses_misuse(encoded, tmp_path):
+    out = tmp_path / "x.y4m"
+    ok = CliRunner().invoke(main, ["decode", str(encoded), "-o", str(out), "--postfilter", str(enhancer_path()), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["postfilter"].startswith(enhancer_path().name)
+    cases = [
+        (["--realism", "1.5"], 2, "--realism must be between 0 and 1"),
+        (["--postfilter", "off", "--realism", "0.5"], 2, "--realism needs the restoration stage"),
+        (["--postfilter", str(tmp_path / "missing.safetensors")], 3, "restoration weights are missing"),
+    ]
+    for flags, code, text in cases:
+        target = tmp_path / "bad.y4m"
+        result = CliRunner().invoke(main, ["decode", str(encoded), "-o", str(target), "-q", *flags])
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert result.exit_code == code, (flags, result.output)
+        assert len(lines) == 1 and lines[0].startswith("gancodec: error:") and text in lines[0], result.stderr
+        assert not target.exists()
