@@ -2,7 +2,10 @@
 
     encode:  VideoReader -> YuvFrame -> VideoCoder.encode (I: IntraCodec; P: motion + residual)
              -> Record -> GcvWriter
-    decode:  GcvReader -> Record -> VideoCoder.decode -> YuvFrame -> VideoWriter
+    decode:  GcvReader -> Record -> VideoCoder.decode -> YuvFrame -> [restoration stage] -> VideoWriter
+
+The restoration stage (gc-postfilter-s, enhance/) runs on the decoded frames outside the prediction
+loop: the references, and so the stream, are the same with it or without it.
 
 Frames are streamed one at a time: memory does not grow with the length of the video.
 """
@@ -15,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -52,6 +56,9 @@ from gancodec.models.registry import DEFAULT_MODEL, check_stream_model, load_mod
 from gancodec.models.yuv import YuvFrame
 from gancodec.ratecontrol import RateController
 
+if TYPE_CHECKING:
+    from gancodec.enhance.infer import WindowedRestorer
+
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 DEFAULT_GOP = 32
 POSTFILTER_ON, POSTFILTER_OFF = "on", "off"
@@ -79,6 +86,7 @@ class CodingSummary:
     concealed: list[int] = field(default_factory=list)
     qualities: tuple[float, float] | None = None  # (lowest, highest) planned quality under --bitrate (before I/P offsets)
     postfilter: str | None = None  # decode: the restoration stage that ran ("id sha256[:16] realism R")
+    restored_psnr_y: float | None = None  # encode --psnr: of what decode shows, after its restoration stage
     notes: list[str] = field(default_factory=list)  # for the user, e.g. what could not be kept
 
     @property
@@ -244,8 +252,9 @@ def encode_file(
             if rate:
                 rate.overhead(8 * f.tell())
             frames_in = reader.frames(limit=frames)
-            count, used, psnrs = _code_frames(
-                frames_in, writer, new_coder, quality, rate, measure_psnr, progress, total
+            restorer = _psnr_restorer(model_id, device, reader.width, reader.height) if measure_psnr else None
+            count, used, psnrs, restored = _code_frames(
+                frames_in, writer, new_coder, quality, rate, measure_psnr, progress, total, restorer
             )  # fmt: skip
             if count == 0:
                 raise InputError(f"video has no frames ({input_path})")
@@ -262,6 +271,8 @@ def encode_file(
     if psnrs:
         summary.psnr_y = sum(p.y for p in psnrs) / len(psnrs)
         summary.psnr_yuv = sum(p.yuv for p in psnrs) / len(psnrs)
+    if restored:
+        summary.restored_psnr_y = sum(p.y for p in restored) / len(restored)
     return summary
 
 
@@ -308,16 +319,19 @@ def _code_frames(
     measure_psnr: bool,
     progress: Progress | None,
     total: int | None,
-) -> tuple[int, list[float], list]:
+    restorer: WindowedRestorer | None = None,
+) -> tuple[int, list[float], list, list]:
     """Codes the frames into records of `writer`, at `quality` or as `rate` plans.
 
-    Returns (frames coded, the planned qualities under rate control, per-frame PSNRs if measured).
+    Returns (frames coded, the planned qualities under rate control, per-frame PSNRs if measured,
+    and with `restorer` (the decoder's restoration stage) the PSNRs of what decode shows).
     Under rate control the first frame is coded once more as a probe of what this video's
     I-frames cost, with a coder that is then thrown away.
     """
     coder = new_coder()
     used: list[float] = []
-    psnrs = []
+    psnrs, restored = [], []
+    sources: deque[YuvFrame] = deque()  # frames whose restored picture is not out yet
     count = 0
     for count, frame in enumerate(frames, start=1):
         q = rate.quality(count - 1) if rate else quality
@@ -333,9 +347,28 @@ def _code_frames(
             used.append(q)  # the plan's; an I-frame's own is intra_boost higher
         if measure_psnr:
             psnrs.append(frame_psnr(frame, coder.reference))
+        if restorer:
+            sources.append(frame)
+            restored += [frame_psnr(sources.popleft(), shown) for shown in restorer.push(coder.reference)]
         if progress:
             progress(count, total)
-    return count, used, psnrs
+    if restorer:
+        restored += [frame_psnr(sources.popleft(), shown) for shown in restorer.flush()]
+    return count, used, psnrs, restored
+
+
+def _postfilter_tile(width: int, height: int) -> int | None:
+    return POSTFILTER_TILE if width * height > POSTFILTER_UNTILED_PIXELS else None
+
+
+def _psnr_restorer(model_id: str, device: str, width: int, height: int) -> WindowedRestorer | None:
+    """The decoder's default restoration stage for encode --psnr, or None where decode runs none."""
+    from gancodec.enhance.infer import WindowedRestorer
+
+    net, _ = _restoration_stage(POSTFILTER_ON, 0.0, model_id, resolve_device(device))
+    if net is None:
+        return None
+    return WindowedRestorer(net, _postfilter_tile(width, height), resolve_device(device))
 
 
 def decode_file(
@@ -398,7 +431,7 @@ def decode_file(
                 if restoration is not None:
                     from gancodec.enhance.infer import enhance_frames
 
-                    tile = POSTFILTER_TILE if header.width * header.height > POSTFILTER_UNTILED_PIXELS else None
+                    tile = _postfilter_tile(header.width, header.height)
                     records = enhance_frames(restoration, records, tile, resolve_device(device))
                 for count, frame in enumerate(records, start=1):
                     writer.write(frame)

@@ -229,6 +229,8 @@ def encode(
             line += f"\ngancodec: note: {bitrate} is above what quality 8 reaches on this video"
     if s.psnr_y is not None:
         line += f", PSNR-Y {s.psnr_y:.2f} dB, PSNR-YUV {s.psnr_yuv:.2f} dB"
+        if s.restored_psnr_y is not None:
+            line += f" (decoded with its restoration stage: PSNR-Y {s.restored_psnr_y:.2f} dB)"
     _report(line, s.to_dict(), quiet, as_json)
 
 

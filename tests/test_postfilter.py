@@ -85,3 +85,18 @@ def test_cli_reports_the_stage_and_refuses_misuse(encoded, tmp_path):
         assert result.exit_code == code, (flags, result.output)
         assert len(lines) == 1 and lines[0].startswith("gancodec: error:") and text in lines[0], result.stderr
         assert not target.exists()
+
+
+def test_encode_psnr_also_measures_what_decode_shows(clip, tmp_path, shipped_stage):
+    import numpy as np
+
+    from gancodec.api import encode_file
+    from gancodec.io import VideoReader
+    from gancodec.metrics import frame_psnr
+
+    summary = encode_file(clip, tmp_path / "a.gcv", quality=3, measure_psnr=True)
+    decode_file(tmp_path / "a.gcv", tmp_path / "a.mkv")
+    with VideoReader(clip) as a, VideoReader(tmp_path / "a.mkv") as b:
+        shown = np.mean([frame_psnr(x, y).y for x, y in zip(a.frames(), b.frames())])
+    assert summary.restored_psnr_y == pytest.approx(shown, abs=1e-9)
+    assert summary.restored_psnr_y != pytest.approx(summary.psnr_y, abs=1e-3)

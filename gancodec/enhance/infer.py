@@ -106,32 +106,50 @@ def restore_window(net: EnhanceNet | FrozenEnhancer, window: Tensor, tile: int |
     return out
 
 
+class WindowedRestorer:
+    """Push frames in, take restored frames out, in order: the streaming core of enhance_frames,
+    for callers that produce frames one at a time (the encoder measuring what the decoder shows).
+
+    An output lags its input by the window's radius (one frame for a window of 3); flush() ends
+    the stream, repeating the last frame as the missing neighbour."""
+
+    def __init__(self, net: EnhanceNet, tile: int | None = None, device: str = "cpu"):
+        self.net, self.tile, self.device = frozen(net), tile, device
+        self.radius = self.net.config.window // 2
+        self.buffer: deque[Tensor] = deque(maxlen=self.net.config.window)
+        self.size = (0, 0)
+        self.pending = 0  # frames pushed whose output is not yet returned
+
+    def _emit(self) -> YuvFrame:
+        window = torch.stack(list(self.buffer), dim=1).to(self.device)
+        self.pending -= 1
+        return unpack(restore_window(self.net, window, self.tile).cpu(), *self.size)
+
+    def push(self, frame: YuvFrame) -> list[YuvFrame]:
+        """Adds a frame; returns the restored frames now complete (none or one)."""
+        packed = pack(frame, self.net.config.multiple)
+        self.size = (frame.width, frame.height)
+        if not self.buffer:
+            self.buffer.extend([packed] * (self.radius + 1))  # repeat the first frame before the start
+        else:
+            self.buffer.append(packed)
+        self.pending += 1
+        return [self._emit()] if len(self.buffer) == self.net.config.window and self.pending > self.radius else []
+
+    def flush(self) -> list[YuvFrame]:
+        """The restored frames still owed, repeating the last frame after the end."""
+        out = []
+        while self.pending > 0:
+            self.buffer.append(self.buffer[-1])
+            out.append(self._emit())
+        return out
+
+
 def enhance_frames(
     net: EnhanceNet, frames: Iterable[YuvFrame], tile: int | None = None, device: str = "cpu"
 ) -> Iterator[YuvFrame]:
     """Restores a stream of frames; yields one output frame per input frame, in order."""
-    net = frozen(net)
-    radius = net.config.window // 2
-    buffer: deque[Tensor] = deque(maxlen=net.config.window)
-    width = height = 0
-    pending = 0  # frames pushed whose output is not yet yielded
-
-    def emit() -> YuvFrame:
-        window = torch.stack(list(buffer), dim=1).to(device)
-        return unpack(restore_window(net, window, tile).cpu(), width, height)
-
+    restorer = WindowedRestorer(net, tile, device)
     for frame in frames:
-        packed = pack(frame, net.config.multiple)
-        width, height = frame.width, frame.height
-        if not buffer:
-            buffer.extend([packed] * (radius + 1))  # repeat the first frame before the start
-        else:
-            buffer.append(packed)
-        pending += 1
-        if len(buffer) == net.config.window and pending > radius:
-            yield emit()
-            pending -= 1
-    while pending > 0:  # repeat the last frame after the end
-        buffer.append(buffer[-1])
-        yield emit()
-        pending -= 1
+        yield from restorer.push(frame)
+    yield from restorer.flush()
