@@ -598,3 +598,22 @@ def test_own_codec_pairs_are_what_the_decoder_reconstructs(train_clip, tmp_path)
         source, expected = list(a.frames()), list(b.frames())
     for got, want in zip(own_codec_roundtrip(source, 2.5, 2), expected):
         assert np.array_equal(got.y, want.y) and np.array_equal(got.u, want.u)
+
+
+def test_exported_windows_of_downscaled_clips_go_to_files_of_their_size(train_clip, tmp_path):
+    import numpy as np
+
+    from gancodec.train.enhance_task import export_pairs
+    from gancodec.train.loop import TrainConfig
+
+    task = {"codecs": ["x264"], "crf_min": 30, "crf_max": 31, "conditions_per_clip": 4, "frames_per_clip": 6,
+            "rescale": [1.0, 0.5]}  # fmt: skip
+    cfg = TrainConfig(name="mixed", data=[str(train_clip)], crop=32, task=task)
+    written = sorted(export_pairs(cfg, tmp_path, windows=2, size=48, seed=3))
+    assert [p.rsplit("/", 1)[-1] for p in written] == ["clip-32.npz", "clip.npz"]  # seed 3 draws both scales
+    sizes = {}
+    for path in written:
+        with np.load(path) as a:
+            sizes[path.rsplit("/", 1)[-1]] = a["dec_y"].shape[-1]
+            assert a["dec_y"].shape[0] == a["org_y"].shape[0] and a["dec_y"].shape[0] % 2 == 0
+    assert sizes == {"clip-32.npz": 32, "clip.npz": 48}

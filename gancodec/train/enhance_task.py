@@ -190,20 +190,27 @@ def export_pairs(
 
     For training where PyAV is missing: EnhanceTrainer reads these files like clips, cropping
     cfg.crop inside each window. Frames at the clip ends are not drawn (no clamped windows).
-    `log` hears of each compressed clip (coding with our own codec takes minutes).
+    A clip smaller than `size` (e.g. downscaled) gives smaller windows, kept in a file of their own
+    ("NAME-S.npz") since a file stacks windows of one size. Each source's files are written as soon
+    as its clips are done, so an interrupted export keeps them. `log` hears of each compressed clip
+    (coding with our own codec takes minutes).
     """
     task = {**DEFAULT_TASK, **cfg.task}
     rng = np.random.default_rng(seed)
     os.makedirs(out_dir, exist_ok=True)
-    by_source: dict[str, dict[str, list[np.ndarray]]] = {}
+    written: list[str] = []
+    current, by_size = None, {}  # the source being collected: {window size: {key: [arrays]}}
     for path, codec, crf, original, decoded in compressed_clips(cfg, task, rng):
+        if path != current:
+            written += _write_windows(out_dir, current, by_size, size)
+            current, by_size = path, {}
         if log:
             log(f"{os.path.basename(path)}: {codec} {crf:g}, {len(original)} frames {original[0].width}x{original[0].height}")
         h, w = original[0].y.shape
         s = min(size, h // 2 * 2, w // 2 * 2)
         if len(original) < 3 or s < cfg.crop:
             continue
-        arrays = by_source.setdefault(path, {k: [] for k in WINDOW_KEYS})
+        arrays = by_size.setdefault(s, {k: [] for k in WINDOW_KEYS})
         for _ in range(windows):
             t = int(rng.integers(1, len(original) - 1))
             top, left = 2 * rng.integers((h - s) // 2 + 1), 2 * rng.integers((w - s) // 2 + 1)
@@ -212,9 +219,15 @@ def export_pairs(
             for plane, region in (("y", luma), ("u", chroma), ("v", chroma)):
                 arrays[f"dec_{plane}"].append(np.stack([getattr(f, plane)[region] for f in decoded[t - 1 : t + 2]]))
                 arrays[f"org_{plane}"].append(getattr(original[t], plane)[region])
+    return written + _write_windows(out_dir, current, by_size, size)
+
+
+def _write_windows(out_dir, source: str | None, by_size: dict[int, dict[str, list[np.ndarray]]], size: int) -> list[str]:
+    """One source's windows as .npz files, one per window size; returns their paths."""
     written = []
-    for path, arrays in by_source.items():
-        out = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0] + ".npz")
+    for s, arrays in sorted(by_size.items()):
+        stem = os.path.splitext(os.path.basename(source))[0] + ("" if s == size else f"-{s}")
+        out = os.path.join(out_dir, stem + ".npz")
         np.savez_compressed(out, **{k: np.stack(v) for k, v in arrays.items()})
         written.append(out)
     return written
