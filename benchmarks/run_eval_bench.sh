@@ -16,4 +16,6 @@ if [ ${#clips[@]} -eq 0 ]; then
     echo "run_eval_bench.sh: error: no clips in ../shared/data/eval — is the shared data mounted?" >&2
     exit 1
 fi
-exec "$GANCODEC" bench "${clips[@]}" -o benchmarks/results --frames 30 --gop 32 -y "$@"
+# gancodec-raw: the same streams decoded without the restoration stage (decode --postfilter off), since 0.17.0
+exec "$GANCODEC" bench "${clips[@]}" -o benchmarks/results --frames 30 --gop 32 -y \
+    --codecs gancodec,gancodec-raw,x264,x265,svtav1 "$@"

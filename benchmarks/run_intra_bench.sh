@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GANCODEC=${GANCODEC:-.venv/bin/gancodec}
 "$GANCODEC" bench ../shared/data/eval/*.mkv -o benchmarks/results/intra \
-  --codecs gancodec,x264 --gop 1 --frames "${FRAMES:-30}" -y "$@"
+  --codecs gancodec,gancodec-raw,x264 --gop 1 --frames "${FRAMES:-30}" -y "$@"

@@ -349,7 +349,8 @@ def _code_frames(
             psnrs.append(frame_psnr(frame, coder.reference))
         if restorer:
             sources.append(frame)
-            restored += [frame_psnr(sources.popleft(), shown) for shown in restorer.push(coder.reference)]
+            shown = restorer.push(coder.reference, coded.quality)
+            restored += [frame_psnr(sources.popleft(), picture) for picture in shown]
         if progress:
             progress(count, total)
     if restorer:
@@ -423,17 +424,18 @@ def decode_file(
                 tmp, header.width, header.height, header.fps, container, audio_source=audio, codec=out_codec
             )
             try:
-                records = (
+                decoded = (
                     _concealing(reader, coder, concealed)
                     if conceal
-                    else (_decode_record(coder, r) for r in reader.frames())
+                    else ((_decode_record(coder, r), r.quality) for r in reader.frames())
                 )
+                frames = (frame for frame, _ in decoded)
                 if restoration is not None:
-                    from gancodec.enhance.infer import enhance_frames
+                    from gancodec.enhance.infer import WindowedRestorer
 
                     tile = _postfilter_tile(header.width, header.height)
-                    records = enhance_frames(restoration, records, tile, resolve_device(device))
-                for count, frame in enumerate(records, start=1):
+                    frames = _restored(WindowedRestorer(restoration, tile, resolve_device(device)), decoded)
+                for count, frame in enumerate(frames, start=1):
                     writer.write(frame)
                     if progress:
                         progress(count, header.frame_count)
@@ -485,24 +487,34 @@ def _audio_or_none(reader: GcvReader) -> bytes | None:
         return None
 
 
-def _concealing(reader: GcvReader, coder: VideoCoder, concealed: list[int]) -> Iterator[YuvFrame]:
-    """Decoded frames in order; a damaged frame repeats the last good one (grey at the start),
-    and the P-frames after it are predicted from that stand-in."""
+def _restored(restorer: WindowedRestorer, decoded: Iterator[tuple[YuvFrame, float]]) -> Iterator[YuvFrame]:
+    """The restoration stage over (frame, its coding quality) pairs, in order."""
+    for frame, quality in decoded:
+        yield from restorer.push(frame, quality)
+    yield from restorer.flush()
+
+
+def _concealing(
+    reader: GcvReader, coder: VideoCoder, concealed: list[int]
+) -> Iterator[tuple[YuvFrame, float]]:
+    """(decoded frame, its quality) in order; a damaged frame repeats the last good one (grey at the
+    start, with the stream's quality), and the P-frames after it are predicted from that stand-in."""
     header = reader.header
     cw, ch = (header.width + 1) // 2, (header.height + 1) // 2
     last = YuvFrame(
         np.full((header.height, header.width), 128, np.uint8), np.full((ch, cw), 128, np.uint8),
         np.full((ch, cw), 128, np.uint8),
     )  # fmt: skip
+    quality = min(max(header.quality, QUALITY_MIN), QUALITY_MAX)
     for number, record in reader.frames_resilient():
         try:
             if record is None:
                 raise BitstreamError("damaged")
-            last = _decode_record(coder, record)
+            last, quality = _decode_record(coder, record), record.quality
         except BitstreamError:
             concealed.append(number)
             coder.conceal(last)
-        yield last
+        yield last, quality
 
 
 def _decode_record(coder: VideoCoder, record: Record) -> YuvFrame:

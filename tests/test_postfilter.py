@@ -100,3 +100,55 @@ def test_encode_psnr_also_measures_what_decode_shows(clip, tmp_path, shipped_sta
         shown = np.mean([frame_psnr(x, y).y for x, y in zip(a.frames(), b.frames())])
     assert summary.restored_psnr_y == pytest.approx(shown, abs=1e-9)
     assert summary.restored_psnr_y != pytest.approx(summary.psnr_y, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def quality_stage(tmp_path_factory) -> Path:
+    """The enhancer's weights grown to take quality planes, their weights made non-zero."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from gancodec.enhance.net import with_quality_input
+
+    with safe_open(str(enhancer_path()), framework="pt") as f:
+        metadata = dict(f.metadata())
+    tensors = load_file(str(enhancer_path()))
+    config = json.loads(metadata["config"])
+    fidelity = {k: v for k, v in tensors.items() if not k.startswith("realism.")}
+    realism = {k.removeprefix("realism."): v for k, v in tensors.items() if k.startswith("realism.")}
+    for prefix, part in (("", fidelity), ("realism.", realism)):
+        grown = with_quality_input(part, config["window"])["head.0.weight"].clone()
+        grown[:, 6::7] = 0.05  # each frame's quality plane now matters
+        tensors[prefix + "head.0.weight"] = grown
+    metadata["config"] = json.dumps({**config, "quality_input": True})
+    path = tmp_path_factory.mktemp("pf") / "quality.safetensors"
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def test_a_stage_with_quality_planes_uses_each_frames_quality(encoded, tmp_path, quality_stage):
+    old = torch.get_num_threads()
+    try:
+        s = decode_file(encoded, tmp_path / "q1.yuv", postfilter=str(quality_stage), threads=1)
+        decode_file(encoded, tmp_path / "q2.yuv", postfilter=str(quality_stage), threads=2)
+    finally:
+        torch.set_num_threads(old)
+    decode_file(encoded, tmp_path / "blind.yuv", postfilter=str(enhancer_path()))
+    assert s.postfilter.startswith("quality.safetensors ")
+    assert _digest(tmp_path / "q1.yuv") == _digest(tmp_path / "q2.yuv") != _digest(tmp_path / "blind.yuv")
+    decode_file(encoded, tmp_path / "r1.yuv", postfilter=str(quality_stage), realism=1.0)
+    assert _digest(tmp_path / "r1.yuv") != _digest(tmp_path / "q1.yuv")
+
+
+def test_the_restorer_refuses_a_frame_without_its_quality(quality_stage):
+    import numpy as np
+
+    from gancodec.enhance.infer import WindowedRestorer
+    from gancodec.enhance.weights import load_enhancer
+    from gancodec.models.yuv import YuvFrame
+
+    net, _ = load_enhancer("cpu", str(quality_stage), 0.0)
+    frame = YuvFrame(np.zeros((32, 32), np.uint8), np.zeros((16, 16), np.uint8), np.zeros((16, 16), np.uint8))
+    with pytest.raises(ValueError, match="coding quality"):
+        WindowedRestorer(net).push(frame)
+    assert WindowedRestorer(net).push(frame, 4.0) == []  # the window's first frame: nothing out yet

@@ -498,12 +498,12 @@ def test_transposed_samples_keep_window_and_target_aligned(tmp_path):
     trainer = EnhanceTrainer(cfg, tmp_path, torch.device("cpu"))
     rng = np.random.default_rng(1)
     frames = [YuvFrame(*(rng.integers(0, 256, s, dtype=np.uint8) for s in ((16, 16), (8, 8), (8, 8))))]
-    trainer.pairs = [(frames, frames, [0])]  # decoded = original: the window's middle is the target
+    trainer.pairs = [(frames, frames, [0], [float("nan")])]  # decoded = original: the window's middle is the target
     y = frames[0].y
     orientations = [np.rot90(y, k) for k in range(4)] + [np.rot90(y.T, k) for k in range(4)]
     seen = set()
     for _ in range(80):
-        window, target = trainer._sample()
+        window, target, _ = trainer._sample()
         assert torch.equal(window[1], target)
         luma = unpack(target[None], 16, 16).y
         seen |= {i for i, o in enumerate(orientations) if np.array_equal(luma, o)}
@@ -589,14 +589,14 @@ def test_own_codec_pairs_are_what_the_decoder_reconstructs(train_clip, tmp_path)
     np.savez(tmp_path / "old.npz", x=np.zeros(1))  # exported windows are not sources
     clips = list(compressed_clips(cfg, task, np.random.default_rng(0)))
     assert len(clips) == 3
-    for _path, codec, quality, original, decoded in clips:
+    for _path, codec, quality, original, decoded, qualities in clips:
         assert codec == "gancodec" and 2.0 <= quality <= 3.0
-        assert original[0].y.shape == decoded[0].y.shape == (48, 48) and len(decoded) == 6
+        assert original[0].y.shape == decoded[0].y.shape == (48, 48) and len(decoded) == len(qualities) == 6
     encode_file(train_clip, tmp_path / "c.gcv", quality=2.5, gop=2)
     decode_file(tmp_path / "c.gcv", tmp_path / "c.yuv", postfilter="off")
     with VideoReader(train_clip) as a, VideoReader(tmp_path / "c.yuv", size=(64, 64), fps=30) as b:
         source, expected = list(a.frames()), list(b.frames())
-    for got, want in zip(own_codec_roundtrip(source, 2.5, 2), expected):
+    for got, want in zip(own_codec_roundtrip(source, 2.5, 2)[0], expected):
         assert np.array_equal(got.y, want.y) and np.array_equal(got.u, want.u)
 
 
@@ -617,3 +617,49 @@ def test_exported_windows_of_downscaled_clips_go_to_files_of_their_size(train_cl
             sizes[path.rsplit("/", 1)[-1]] = a["dec_y"].shape[-1]
             assert a["dec_y"].shape[0] == a["org_y"].shape[0] and a["dec_y"].shape[0] % 2 == 0
     assert sizes == {"clip-32.npz": 32, "clip.npz": 48}
+
+
+def test_quality_planes_grow_a_blind_network_without_changing_it_and_train(train_clip, tmp_path):
+    """A blind restoration network grown to take quality planes computes what it did; a run with
+    quality_input trains on own-codec windows (their qualities exported) and refuses unknown ones."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from gancodec.cli import main
+    from gancodec.enhance.net import EnhanceConfig, EnhanceNet, with_quality_input
+    from gancodec.train.enhance_task import with_quality_planes
+
+    blind = EnhanceNet(EnhanceConfig(**TINY_ENHANCE))
+    torch.nn.init.normal_(blind.tail.weight, std=0.1)  # not the identity, so the check means something
+    grown = EnhanceNet(EnhanceConfig(**TINY_ENHANCE, quality_input=True))
+    grown.load_state_dict(with_quality_input(blind.state_dict(), 3))
+    window = torch.rand(2, 3, 6, 16, 16)
+    with torch.no_grad():
+        expected = blind(window)
+        for q in (1.0, 8.0):
+            torch.testing.assert_close(grown(with_quality_planes(window, torch.full((2, 3), q))), expected)
+
+    task = {"codecs": ["gancodec"], "quality_min": 2.0, "quality_max": 6.0, "gops": [2], "conditions_per_clip": 1,
+            "frames_per_clip": 6}  # fmt: skip
+    cfg = write_config(
+        tmp_path / "pf.toml", name="pf", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=2,
+        log_every=1, warmup_steps=1, model={**TINY_ENHANCE, "quality_input": True}, task=task,
+    )  # fmt: skip
+    result = CliRunner().invoke(main, ["export-pairs", cfg, "-o", str(tmp_path / "pairs"), "--windows", "2", "--size", "48"])
+    assert result.exit_code == 0, result.output
+    with np.load(tmp_path / "pairs" / "clip.npz") as a:
+        qualities = a["dec_q"]
+    assert qualities.shape == (2, 3) and ((qualities >= 2.0) & (qualities <= 8.0)).all()  # I-frames boosted
+    train_cfg = write_config(
+        tmp_path / "pft.toml", name="pft", kind="enhance", data=[str(tmp_path / "pairs" / "*.npz")], crop=32,
+        batch=2, steps=2, log_every=1, warmup_steps=1, model={**TINY_ENHANCE, "quality_input": True},
+    )  # fmt: skip
+    run_training(train_cfg, None, "cpu", str(tmp_path / "runs"))
+    assert steps_logged(tmp_path / "runs" / "pft") == [1, 2]
+    x264_cfg = write_config(
+        tmp_path / "bad.toml", name="bad", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=1,
+        model={**TINY_ENHANCE, "quality_input": True},
+        task={"codecs": ["x264"], "crf_min": 30, "crf_max": 31, "conditions_per_clip": 1, "frames_per_clip": 6},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="frames of known quality"):
+        run_training(x264_cfg, None, "cpu", str(tmp_path / "runs"))

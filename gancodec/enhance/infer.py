@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 from torch import Tensor, nn
 
-from gancodec.enhance.net import EnhanceNet
+from gancodec.enhance.net import EnhanceNet, quality_plane
 from gancodec.models.yuv import PACKED_CHANNELS, YuvFrame, pack, unpack
 
 
@@ -57,7 +57,7 @@ class FrozenEnhancer:
         self._forward: Callable[[Tensor], Tensor] = net
         if next(net.parameters()).device.type != "cpu":
             return
-        example = torch.zeros(1, net.config.window, PACKED_CHANNELS, 16, 16)
+        example = torch.zeros(1, net.config.window, net.config.in_channels, 16, 16)
         chain = _OneDnnChain(net) if net.config.coarse_factor else net
         try:
             with torch.no_grad(), warnings.catch_warnings():
@@ -87,14 +87,14 @@ def frozen(net: EnhanceNet) -> FrozenEnhancer:
 
 @torch.no_grad()
 def restore_window(net: EnhanceNet | FrozenEnhancer, window: Tensor, tile: int | None) -> Tensor:
-    """window (1,T,6,h,w) -> restored middle frame (1,6,h,w); `tile` in luma pixels (None = whole)."""
+    """window (1,T,P,h,w) -> restored middle frame (1,6,h,w); `tile` in luma pixels (None = whole)."""
     h, w = window.shape[-2:]
     stride = net.config.stride  # tiles start on the coarsest level's grid, as in an untiled run
     overlap = -(-net.config.receptive_radius // stride) * stride  # covers the receptive field
     step = max(8 * stride, tile // 2 // stride * stride) if tile else max(h, w)
     if h <= step and w <= step:
         return net(window)
-    out = torch.empty(window.shape[0], window.shape[2], h, w)
+    out = torch.empty(window.shape[0], PACKED_CHANNELS, h, w)
     for top in range(0, h, step):
         for left in range(0, w, step):
             t0, l0 = max(0, top - overlap), max(0, left - overlap)
@@ -125,9 +125,14 @@ class WindowedRestorer:
         self.pending -= 1
         return unpack(restore_window(self.net, window, self.tile).cpu(), *self.size)
 
-    def push(self, frame: YuvFrame) -> list[YuvFrame]:
-        """Adds a frame; returns the restored frames now complete (none or one)."""
+    def push(self, frame: YuvFrame, quality: float | None = None) -> list[YuvFrame]:
+        """Adds a frame (and the quality it was coded with, for a network with quality planes);
+        returns the restored frames now complete (none or one)."""
         packed = pack(frame, self.net.config.multiple)
+        if self.net.config.quality_input:
+            if quality is None:
+                raise ValueError("this restoration network needs each frame's coding quality")
+            packed = torch.cat([packed, quality_plane(quality, packed)], dim=1)
         self.size = (frame.width, frame.height)
         if not self.buffer:
             self.buffer.extend([packed] * (self.radius + 1))  # repeat the first frame before the start

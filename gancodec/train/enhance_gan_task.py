@@ -64,7 +64,7 @@ class EnhanceGanTrainer(EnhanceTrainer):
 
     def compute_loss(self) -> dict[str, torch.Tensor]:
         window, target = self.batch()
-        degraded = window[:, window.shape[1] // 2]
+        degraded = window[:, window.shape[1] // 2, :6]  # without a quality plane
         restored = self.model(window)
         log_mse = 10 * torch.log10(yuv_distortion(target, restored).clamp_min(1e-10))
         gan = self.stage.generator_loss(target, restored, degraded)

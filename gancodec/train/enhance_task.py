@@ -25,8 +25,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from gancodec.enhance.net import EnhanceConfig, EnhanceNet
-from gancodec.models.yuv import YuvFrame, pack_planes, yuv_distortion
+from gancodec.enhance.net import QUALITY_RANGE, EnhanceConfig, EnhanceNet, with_quality_input
+from gancodec.models.yuv import PACKED_CHANNELS, YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
 DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
@@ -115,21 +115,21 @@ def cropped_clip(frames: list[YuvFrame], size: int, rng: np.random.Generator) ->
     return [YuvFrame(f.y[top : top + ch, left : left + cw], f.u[c], f.v[c]) for f in frames]
 
 
-def own_codec_roundtrip(frames: list[YuvFrame], quality: float, gop: int) -> list[YuvFrame]:
+def own_codec_roundtrip(frames: list[YuvFrame], quality: float, gop: int) -> tuple[list[YuvFrame], list[float]]:
     """What gancodec's decoder reconstructs from the clip coded at `quality` with intra period `gop`
-    and the encoder's other defaults (boosted I-frames, P-frame offsets): the real coder, entropy
-    coding included, so the artefacts are the ones users get."""
+    and the encoder's other defaults (boosted I-frames, P-frame offsets), and each frame's coded
+    quality: the real coder, entropy coding included, so the artefacts are the ones users get."""
     from gancodec.models.inter import DEFAULT_INTRA_BOOST, DEFAULT_P_OFFSETS, VideoCoder
     from gancodec.models.registry import load_model
 
     model, _ = load_model()
     h, w = frames[0].y.shape
     coder = VideoCoder(model, w, h, gop, intra_boost=DEFAULT_INTRA_BOOST, p_offsets=DEFAULT_P_OFFSETS)
-    decoded = []
+    decoded, qualities = [], []
     for index, frame in enumerate(frames):
-        coder.encode(frame, index, quality, reconstruct=True)
+        qualities.append(coder.encode(frame, index, quality, reconstruct=True).quality)
         decoded.append(coder.reference)
-    return decoded
+    return decoded, qualities
 
 
 def _condition(task: dict, rng: np.random.Generator) -> tuple[str, float]:
@@ -143,7 +143,8 @@ def _condition(task: dict, rng: np.random.Generator) -> tuple[str, float]:
 
 
 def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
-    """Yields (source path, codec, crf, original frames, decoded frames) for every training clip and
+    """Yields (source path, codec, crf, original frames, decoded frames, each decoded frame's coding
+    quality or None) for every training clip and
     each of its `conditions_per_clip` random conditions (codec, CRF, and a downscaling factor drawn
     from task["rescale"] where that leaves the clip at least a crop in size); stills become panned
     clips. With task["random_segment"], a clip longer than `frames_per_clip` gives a segment from a
@@ -171,14 +172,15 @@ def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
                 source = cropped_clip(source, max(task["clip_size"], cfg.crop), rng)
             if codec == OWN_CODEC:
                 gop = int(rng.choice(task["gops"]))
-                yield path, codec, crf, source, own_codec_roundtrip(source, crf, gop)
+                yield path, codec, crf, source, *own_codec_roundtrip(source, crf, gop)
                 continue
             h, w = source[0].y.shape
             stream = encode_frames(codec, source, w, h, fps, crf, gop=32)
-            yield path, codec, crf, source, list(decode_stream(stream))
+            yield path, codec, crf, source, list(decode_stream(stream)), None
 
 
 WINDOW_KEYS = ("dec_y", "dec_u", "dec_v", "org_y", "org_u", "org_v")
+QUALITY_KEY = "dec_q"  # (windows, 3) coding qualities of the decoded frames: NaN where unknown (x264 ...)
 
 
 def export_pairs(
@@ -200,7 +202,7 @@ def export_pairs(
     os.makedirs(out_dir, exist_ok=True)
     written: list[str] = []
     current, by_size = None, {}  # the source being collected: {window size: {key: [arrays]}}
-    for path, codec, crf, original, decoded in compressed_clips(cfg, task, rng):
+    for path, codec, crf, original, decoded, qualities in compressed_clips(cfg, task, rng):
         if path != current:
             written += _write_windows(out_dir, current, by_size, size)
             current, by_size = path, {}
@@ -210,7 +212,7 @@ def export_pairs(
         s = min(size, h // 2 * 2, w // 2 * 2)
         if len(original) < 3 or s < cfg.crop:
             continue
-        arrays = by_size.setdefault(s, {k: [] for k in WINDOW_KEYS})
+        arrays = by_size.setdefault(s, {k: [] for k in (*WINDOW_KEYS, QUALITY_KEY)})
         for _ in range(windows):
             t = int(rng.integers(1, len(original) - 1))
             top, left = 2 * rng.integers((h - s) // 2 + 1), 2 * rng.integers((w - s) // 2 + 1)
@@ -219,6 +221,8 @@ def export_pairs(
             for plane, region in (("y", luma), ("u", chroma), ("v", chroma)):
                 arrays[f"dec_{plane}"].append(np.stack([getattr(f, plane)[region] for f in decoded[t - 1 : t + 2]]))
                 arrays[f"org_{plane}"].append(getattr(original[t], plane)[region])
+            known = qualities[t - 1 : t + 2] if qualities else [float("nan")] * 3
+            arrays[QUALITY_KEY].append(np.array(known, dtype=np.float32))
     return written + _write_windows(out_dir, current, by_size, size)
 
 
@@ -234,19 +238,32 @@ def _write_windows(out_dir, source: str | None, by_size: dict[int, dict[str, lis
 
 
 def _load_window_arrays(path: str) -> dict[str, np.ndarray]:
-    """An export_pairs() file -> its arrays (WINDOW_KEYS), each with the window as first axis."""
+    """An export_pairs() file -> its arrays (WINDOW_KEYS, and QUALITY_KEY: NaN in files written before
+    0.17.0), each with the window as first axis."""
     with np.load(path) as a:
-        return {k: a[k] for k in WINDOW_KEYS}
+        arrays = {k: a[k] for k in WINDOW_KEYS}
+        arrays[QUALITY_KEY] = a[QUALITY_KEY] if QUALITY_KEY in a else np.full((len(a["org_y"]), 3), np.nan, np.float32)
+    return arrays
 
 
-def _windows_as_pairs(arrays: dict[str, np.ndarray]) -> list[tuple[list, list, list[int]]]:
-    """An export_pairs() file's arrays -> pairs (originals, decoded, the one index to restore)."""
+def _windows_as_pairs(arrays: dict[str, np.ndarray]) -> list[tuple[list, list, list[int], list[float]]]:
+    """An export_pairs() file's arrays -> pairs (originals, decoded, the one index to restore, the
+    decoded frames' qualities)."""
     pairs = []
     for i in range(len(arrays["org_y"])):
         decoded = [YuvFrame(*(arrays[f"dec_{p}"][i, j] for p in "yuv")) for j in range(3)]
         target = YuvFrame(*(arrays[f"org_{p}"][i] for p in "yuv"))
-        pairs.append(([target, target, target], decoded, [1]))
+        pairs.append(([target, target, target], decoded, [1], [float(q) for q in arrays[QUALITY_KEY][i]]))
     return pairs
+
+
+def with_quality_planes(window: torch.Tensor, qualities: torch.Tensor) -> torch.Tensor:
+    """window (B,T,6,h,w) and its frames' coding qualities (B,T) -> (B,T,7,h,w) with quality planes."""
+    if torch.isnan(qualities).any():
+        raise ValueError("a network with quality planes trains on frames of known quality (our own codec's)")
+    low, high = QUALITY_RANGE
+    planes = ((qualities - low) / (high - low))[..., None, None, None].expand(*window.shape[:2], 1, *window.shape[-2:])
+    return torch.cat([window, planes.to(window)], dim=2)
 
 
 class EnhanceTrainer(Trainer):
@@ -255,12 +272,27 @@ class EnhanceTrainer(Trainer):
         self.optimizers = {"optimizer": torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)}
         self.task = {**DEFAULT_TASK, **self.cfg.task}
         self.rng = np.random.default_rng(self.cfg.seed)
-        self.pairs: list[tuple[list, list, list[int]]] = []
+        self.pairs: list[tuple[list, list, list[int], list[float]]] = []
         # exported windows: (its file's arrays, its row) per pair, so that batches are cut in numpy
         self.windows: list[tuple[dict[str, np.ndarray], int]] | None = None
 
+    def init_from_weights(self, path: str) -> None:
+        """Starts from a weights file's fidelity network; a blind one (no quality planes) is grown
+        to take them when this config has quality_input (enhance/net.py with_quality_input)."""
+        from gancodec.models.registry import load_state_dict_file
+
+        state, _ = load_state_dict_file(path)
+        state = {k: v for k, v in state.items() if not k.startswith("realism.")}
+        config = self.model.config
+        if config.quality_input and state["head.0.weight"].shape[1] == PACKED_CHANNELS * config.window:
+            state = with_quality_input(state, config.window)
+            self.log("grown: quality planes added (zero weights) to the blind network")
+        self.model.load_state_dict(state)
+        self.log(f"initialised from weights {path}")
+
     def prepare_data(self) -> None:
-        """self.pairs: (original frames, decoded frames, the indexes a sample may restore)."""
+        """self.pairs: (original frames, decoded frames, the indexes a sample may restore, the decoded
+        frames' coding qualities: NaN where unknown)."""
         self.rng = np.random.default_rng(self.cfg.seed + self.step)  # new conditions on every resume
         self.drawn_at = time.monotonic()
         exported = sorted(
@@ -276,10 +308,10 @@ class EnhanceTrainer(Trainer):
             self.log(f"data: {len(self.pairs)} exported windows from {len(exported)} files")
             return
         self.pairs = [
-            (original, decoded, list(range(len(original))))
-            for _, _, _, original, decoded in compressed_clips(self.cfg, self.task, self.rng)
+            (original, decoded, list(range(len(original))), qualities or [float("nan")] * len(decoded))
+            for _, _, _, original, decoded, qualities in compressed_clips(self.cfg, self.task, self.rng)
         ]
-        frames = sum(len(o) for o, _, _ in self.pairs)
+        frames = sum(len(pair[0]) for pair in self.pairs)
         self.log(f"data: {len(self.pairs)} compressed clips, {frames} frames")
 
     def after_step(self) -> None:
@@ -295,7 +327,7 @@ class EnhanceTrainer(Trainer):
         window reversal, transposition (with task["transpose"]: the 8 flips and rotations of the
         square crop instead of 4). Augmentation because the training set is small."""
         index = int(self.rng.integers(len(self.pairs)))
-        original, _, restorable = self.pairs[index]
+        original, _, restorable, _ = self.pairs[index]
         t = restorable[int(self.rng.integers(len(restorable)))]
         h, w = original[0].y.shape
         s = self.cfg.crop
@@ -305,10 +337,11 @@ class EnhanceTrainer(Trainer):
         transpose = bool(self.task["transpose"] and self.rng.random() < 0.5)
         return index, t, int(top), int(left), flip_dims, reverse, transpose
 
-    def _sample(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One sample on the CPU: (window (T, 6, crop/2, crop/2), target (6, crop/2, crop/2))."""
+    def _sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One sample on the CPU: (window (T, 6, crop/2, crop/2), target (6, crop/2, crop/2), the
+        window's coding qualities (T,))."""
         index, t, top, left, flip_dims, reverse, transpose = self._draw()
-        original, decoded, _ = self.pairs[index]
+        original, decoded, _, qualities = self.pairs[index]
         radius = self.model.config.window // 2
         indexes = [min(max(t + d, 0), len(original) - 1) for d in range(-radius, radius + 1)]
         if reverse:
@@ -324,23 +357,32 @@ class EnhanceTrainer(Trainer):
             return pack_planes(y[None], uv[None])[0]
 
         window = torch.stack([crop(decoded[i]) for i in indexes])
-        return window, crop(original[t])
+        return window, crop(original[t]), torch.tensor([qualities[i] for i in indexes])
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A batch on self.device: (window (B, T, 6, crop/2, crop/2), target (B, 6, crop/2, crop/2)).
+        """A batch on self.device: (window (B, T, P, crop/2, crop/2), target (B, 6, crop/2, crop/2)),
+        P = 7 with the quality planes (config quality_input), else 6.
 
         From stacked windows the crops are numpy views copied once and packed on the device (on a
         GPU, cutting samples one by one in Python took longer than the step itself)."""
+        window, target, qualities = self._batch_planes()
+        if self.model.config.quality_input:
+            window = with_quality_planes(window, qualities.to(self.device))
+        return window, target
+
+    def _batch_planes(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(window (B,T,6,s,s), target (B,6,s,s), coding qualities (B,T)); see batch()."""
         if self.windows is None or self.model.config.window != 3:
             samples = [self._sample() for _ in range(self.cfg.batch)]
-            return (torch.stack([s[0] for s in samples]).to(self.device),
-                    torch.stack([s[1] for s in samples]).to(self.device))  # fmt: skip
+            return tuple(torch.stack([s[k] for s in samples]).to(self.device) for k in range(3))  # type: ignore[return-value]
         s = self.cfg.crop
         planes: dict[str, list[np.ndarray]] = {k: [] for k in WINDOW_KEYS}
+        qualities = []
         for _ in range(self.cfg.batch):
             index, _, top, left, flip_dims, reverse, transpose = self._draw()
             arrays, row = self.windows[index]
             order = [2, 1, 0] if reverse else [0, 1, 2]
+            qualities.append(arrays[QUALITY_KEY][row][order])
             for key in WINDOW_KEYS:
                 half = 1 if key.endswith("y") else 2
                 r = (slice(top // half, (top + s) // half), slice(left // half, (left + s) // half))
@@ -355,13 +397,13 @@ class EnhanceTrainer(Trainer):
             uv = torch.stack([u, v], dim=-3).reshape(-1, 2, s // 2, s // 2).float() / 255.0
             return pack_planes(y, uv).reshape(*lead, 6, s // 2, s // 2)
 
-        return pack("dec"), pack("org")
+        return pack("dec"), pack("org"), torch.from_numpy(np.stack(qualities))
 
     def compute_loss(self) -> dict[str, torch.Tensor]:
         window, target = self.batch()
         restored = self.model(window)
         distortion = yuv_distortion(target, restored)
-        before = yuv_distortion(target, window[:, window.shape[1] // 2])
+        before = yuv_distortion(target, window[:, window.shape[1] // 2, :6])
         log_after = 10 * torch.log10(distortion.clamp_min(1e-10))
         gain = 10 * torch.log10(before.clamp_min(1e-10)) - log_after
         return {"loss": log_after.mean(), "gain_db": gain.mean().detach()}
