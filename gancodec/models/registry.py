@@ -38,7 +38,8 @@ MODELS = {
         "gc-intra-hp",
         "gc-intra-hp.safetensors",
         "variable-rate mean-scale hyperprior on YUV 4:2:0 (intra frames)",
-        earlier_weights=("gc-intra-hp-v10.safetensors",),  # gancodec 0.11.0: v10
+        # v11 has made every stream since gancodec 0.12.0; v10 (0.11.0's) left the package in 0.17.0
+        earlier_weights=(),
     ),
 }
 
