@@ -459,14 +459,14 @@ def _check_realism(postfilter: str, realism: float) -> None:
 
 
 def _restoration_stage(postfilter: str, realism: float, model_id: str, device: str):
-    """(network, "id sha realism") for decode_file's `postfilter` and `realism`, or (None, None).
+    """(network, "id sha realism") for decode_file's `postfilter` and `realism` (checked by
+    _check_realism), or (None, None).
 
     The shipped stage ("on") learned the artefacts of the shipped codec model, so it restores the
     streams of that model id (every weights version of it) and leaves others (e.g. test models) as
     reconstructed; weights given by path restore any stream."""
     from gancodec.enhance.weights import POSTFILTER_ID, load_enhancer, postfilter_path
 
-    _check_realism(postfilter, realism)
     if postfilter == POSTFILTER_OFF:
         return None, None
     shipped = postfilter == POSTFILTER_ON

@@ -92,10 +92,15 @@ class EnhanceConfig:
 QUALITY_RANGE = (1.0, 8.0)  # gancodec's --quality scale
 
 
-def quality_plane(quality: float, like: Tensor) -> Tensor:
-    """The quality plane of a packed frame `like` (B,6,h,w): (B,1,h,w), (quality - 1) / 7."""
+def quality_value(quality: float | Tensor) -> float | Tensor:
+    """A coding quality as its plane's value: 0 at quality 1, 1 at 8."""
     low, high = QUALITY_RANGE
-    return torch.full_like(like[:, :1], (quality - low) / (high - low))
+    return (quality - low) / (high - low)
+
+
+def quality_plane(quality: float, like: Tensor) -> Tensor:
+    """The quality plane of a packed frame `like` (B,6,h,w): (B,1,h,w) filled with quality_value."""
+    return torch.full_like(like[:, :1], quality_value(quality))
 
 
 class ResidualBlock(nn.Module):

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from gancodec.enhance.net import QUALITY_RANGE, EnhanceConfig, EnhanceNet, with_quality_input
+from gancodec.enhance.net import EnhanceConfig, EnhanceNet, quality_value, with_quality_input
 from gancodec.models.yuv import PACKED_CHANNELS, YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
@@ -261,8 +261,7 @@ def with_quality_planes(window: torch.Tensor, qualities: torch.Tensor) -> torch.
     """window (B,T,6,h,w) and its frames' coding qualities (B,T) -> (B,T,7,h,w) with quality planes."""
     if torch.isnan(qualities).any():
         raise ValueError("a network with quality planes trains on frames of known quality (our own codec's)")
-    low, high = QUALITY_RANGE
-    planes = ((qualities - low) / (high - low))[..., None, None, None].expand(*window.shape[:2], 1, *window.shape[-2:])
+    planes = quality_value(qualities)[..., None, None, None].expand(*window.shape[:2], 1, *window.shape[-2:])
     return torch.cat([window, planes.to(window)], dim=2)
 
 
