@@ -30,8 +30,29 @@ class _Terminated(BaseException):
     pass
 
 
+# The signal that stopped this run, if any. Native code (safetensors, PyAV) that calls back into Python
+# can catch the exception a handler raises and surface it as an unrelated error; the flag lets the
+# wrapper report the interruption, not that error.
+_stopped_by: int | None = None
+
+
 def _on_sigterm(signum, frame):
+    global _stopped_by
+    _stopped_by = signal.SIGTERM
     raise _Terminated()
+
+
+def _on_sigint(signum, frame):
+    global _stopped_by
+    _stopped_by = signal.SIGINT
+    raise KeyboardInterrupt()
+
+
+def _install_signal_handlers() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    # A background job of a non-interactive shell starts with SIGINT ignored: keep it that way.
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
 
 
 def _fail(message: str, code: int, verbose: bool) -> None:
@@ -47,26 +68,33 @@ def handle_errors(func):
     @wraps(func)
     def wrapper(*args, **kwargs):
         verbose = kwargs.get("verbose", False)
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        _install_signal_handlers()
         try:
             return func(*args, **kwargs)
-        except GancodecError as exc:
-            _fail(str(exc), exc.exit_code, verbose)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130, verbose)
-        except _Terminated:
-            _fail("terminated", 143, verbose)
-        except BrokenPipeError:  # the reader of standard output went away (e.g. `| head`)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-            _fail("standard output closed by the reading program", 1, verbose)
-        except MemoryError:
-            _fail("out of memory — try a smaller input or fewer threads", 1, verbose)
-        except OSError as exc:
-            _fail(f"{exc.strerror or exc} ({exc.filename or ''})", 1, verbose)
-        except Exception as exc:  # noqa: BLE001 - last resort: still one line, never a traceback
-            _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", 1, verbose)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
+            _exit_for(exc, verbose)
 
     return wrapper
+
+
+def _exit_for(exc: BaseException, verbose: bool) -> None:
+    """Prints `exc` as one line on stderr and exits with its code."""
+    if _stopped_by == signal.SIGTERM or isinstance(exc, _Terminated):
+        _fail("terminated", 143, verbose)
+    if _stopped_by == signal.SIGINT or isinstance(exc, KeyboardInterrupt):
+        _fail("interrupted", 130, verbose)
+    if isinstance(exc, GancodecError):
+        _fail(str(exc), exc.exit_code, verbose)
+    if isinstance(exc, BrokenPipeError):  # the reader of standard output went away (e.g. `| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        _fail("standard output closed by the reading program", 1, verbose)
+    if isinstance(exc, MemoryError):
+        _fail("out of memory — try a smaller input or fewer threads", 1, verbose)
+    if isinstance(exc, OSError):
+        _fail(f"{exc.strerror or exc} ({exc.filename or ''})", 1, verbose)
+    _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", 1, verbose)
 
 
 @contextmanager

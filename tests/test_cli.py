@@ -290,6 +290,38 @@ def test_hostile_frame_size_is_refused_before_allocation(encoded, tmp_path, monk
     assert not (tmp_path / "o.yuv").exists()
 
 
+@pytest.mark.parametrize("sig, code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_signal_swallowed_by_native_code_still_exits_as_interrupted(monkeypatch, capsys, sig, code):
+    """safetensors once caught the handler's exception mid-load and raised a TypeError instead (CI,
+    session 18): the run must still end as terminated/interrupted, not as unusable weights."""
+    import os
+    import signal
+    import time
+
+    from gancodec import cli
+
+    monkeypatch.setattr(cli, "_stopped_by", None)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    @cli.handle_errors
+    def load_weights(verbose: bool = False) -> None:
+        try:
+            os.kill(os.getpid(), getattr(signal, sig))
+            time.sleep(5)  # the handler runs at once; this bounds the wait if it never does
+        except BaseException as exc:  # what the native loader did
+            raise TypeError("could not determine the shape of object type 'UntypedStorage'") from exc
+
+    try:
+        with pytest.raises(SystemExit) as stop:
+            load_weights()
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert stop.value.code == code
+    assert "shape" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("sig, code, word", [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
 def test_signal_exits_cleanly_and_leaves_no_partial_output(tmp_path, sig, code, word):
     """An interrupted encode exits 130/143 with one line and removes its temporary file."""
