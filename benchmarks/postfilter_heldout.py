@@ -20,8 +20,8 @@ import sys
 import numpy as np
 import torch
 
-from gancodec.enhance.net import EnhanceConfig, EnhanceNet
-from gancodec.models.registry import load_state_dict_file
+from gancodec.enhance.net import EnhanceNet
+from gancodec.enhance.weights import load_enhancer
 from gancodec.models.yuv import pack_planes, unpack
 from gancodec.train.enhance_task import QUALITY_KEY, _load_window_arrays, with_quality_planes
 
@@ -59,21 +59,7 @@ def restored_luma(net: EnhanceNet, window: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def gains_by_quality(weights: str, windows: list[dict[str, np.ndarray]]) -> list[list[float]]:
-    state, _ = load_state_dict_file(weights)
-    state = {k: v for k, v in state.items() if not k.startswith("realism.")}
-    net = EnhanceNet(
-        EnhanceConfig(
-            channels=32,
-            blocks=6,
-            window=3,
-            coarse_factor=8,
-            coarse_channels=64,
-            coarse_blocks=4,
-            quality_input=True,
-        )
-    )
-    net.load_state_dict(state)
-    net.eval()
+    net, _ = load_enhancer(path=weights)  # the fidelity network, its shape from the file's metadata
     buckets: list[list[float]] = [[] for _ in EDGES[:-1]]
     with torch.no_grad():
         for window in windows:
