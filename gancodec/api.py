@@ -264,6 +264,8 @@ def encode_file(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
         nbytes, time.perf_counter() - start,
     )  # fmt: skip
+    if reader.conversion_note:
+        summary.notes.append(reader.conversion_note)
     if reader.has_audio and is_stdio(input_path):
         summary.notes.append(STDIN_AUDIO_NOTE)
     if used:
@@ -596,9 +598,11 @@ def enhance_file(
             writer.abort()
             raise
         width, height, rate = reader.width, reader.height, float(reader.fps)
-        stdin_audio = reader.has_audio and is_stdio(input_path)
+        notes = [reader.conversion_note] if reader.conversion_note else []
+        if reader.has_audio and is_stdio(input_path):
+            notes.append(STDIN_AUDIO_NOTE)
     nbytes = 0 if is_stdio(output_path) else Path(output_path).stat().st_size
     return CodingSummary(
         str(input_path), str(output_path), count, width, height, rate, nbytes, time.perf_counter() - start,
-        notes=[STDIN_AUDIO_NOTE] if stdin_audio else [],
+        notes=notes,
     )  # fmt: skip

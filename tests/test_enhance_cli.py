@@ -131,3 +131,11 @@ def test_shipped_weights_load_and_restore(clip, tmp_path):
         original = b"".join(p.tobytes() for f in src.frames() for p in f)
     assert summary.frames == 4 and out.stat().st_size == len(original)
     assert out.read_bytes() != original  # a trained network, not the identity
+
+
+def test_enhance_notes_a_10bit_input(weights, tmp_path):
+    from tests.test_inputs import write_pix_fmt
+
+    src = write_pix_fmt(tmp_path / "p10.mkv", "yuv420p10le")
+    summary = enhance_file(src, tmp_path / "e.mkv", weights=weights)
+    assert any("yuv420p10le" in note and "8-bit" in note for note in summary.notes)

@@ -49,3 +49,14 @@ def test_variable_frame_rate_input_keeps_every_frame(tmp_path):
         out.mux(stream.encode(None))
     summary = encode_file(path, tmp_path / "vfr.gcv", quality=3)
     assert summary.frames == 5 and summary.fps > 0
+
+
+@pytest.mark.parametrize("pix_fmt, noted", [("yuv420p10le", True), ("yuv444p", True), ("yuv420p", False)])
+def test_a_converted_pixel_format_is_noted(tmp_path, pix_fmt, noted):
+    """10-bit or 4:4:4 input comes out as 8-bit 4:2:0: the summary says so rather than silently."""
+    src = write_pix_fmt(tmp_path / f"{pix_fmt}.mkv", pix_fmt)
+    summary = encode_file(src, tmp_path / "o.gcv", quality=2)
+    notes = [n for n in summary.notes if "converted to 8-bit YUV 4:2:0" in n]
+    assert len(notes) == int(noted)
+    if noted:
+        assert pix_fmt in notes[0]

@@ -68,3 +68,19 @@ def test_bad_codec_choices_are_one_line_errors(encoded, tmp_path, monkeypatch, a
     assert result.exit_code == 2
     assert text in result.output and len(result.output.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_odd_frame_size_to_x264_is_a_one_line_error(tmp_path, monkeypatch):
+    """x264/x265 cannot code 4:2:0 at an odd size; the user gets what to do instead, and no output."""
+    from tests.test_inputs import write_pix_fmt
+
+    monkeypatch.chdir(tmp_path)
+    src = write_pix_fmt(tmp_path / "odd.mkv", "yuv420p", size=(33, 17))
+    assert CliRunner().invoke(main, ["encode", str(src), "-o", "odd.gcv", "-q", "--quality", "2"]).exit_code == 0
+    for args in (["-o", "o.mp4"], ["-o", "o.mkv", "--codec", "x265"]):
+        result = CliRunner().invoke(main, ["decode", "odd.gcv", *args])
+        assert result.exit_code == 2, result.output
+        assert "cannot code an odd frame size (33x17)" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.gcv", "odd.mkv"]
+    assert CliRunner().invoke(main, ["decode", "odd.gcv", "-o", "o.mkv", "-q"]).exit_code == 0

@@ -38,6 +38,7 @@ OUTPUT_CODECS = {
 }
 CONTAINER_CODECS = {"mp4": ("x264", "x265", "svtav1"), "mkv": ("ffv1", "x264", "x265", "svtav1")}
 SVTAV1_OUTPUT_PRESET = 8
+EVEN_SIZE_CODECS = ("x264", "x265")  # their 4:2:0 needs even sizes; SVT-AV1 and FFV1 take any
 TICKS_PER_FRAME = 1000  # output time base, when source timestamps are kept: 1/(fps * this)
 MAX_DIMENSION = 16384
 
@@ -62,6 +63,10 @@ def yuv_to_av_frame(frame: YuvFrame, pts: int) -> av.VideoFrame:
         buf[: data.shape[0], : data.shape[1]] = data
     out.pts = pts
     return out
+
+
+# Pixel formats whose frames reach the model unchanged (the same 8-bit 4:2:0 samples).
+LOSSLESS_INPUT_FORMATS = frozenset({"yuv420p", "yuvj420p", "nv12", "nv21"})
 
 
 class VideoReader:
@@ -101,6 +106,7 @@ class VideoReader:
         self.frame_count = 0 if self._stdin else self.path.stat().st_size // self._frame_bytes
         self.has_audio = False
         self.time_base = None
+        self.pixel_format = "yuv420p"
 
     def _open_av(self) -> None:
         try:
@@ -122,6 +128,15 @@ class VideoReader:
         self.frame_count = stream.frames or self._estimate_frames(stream)  # 0 = unknown
         self.has_audio = bool(self._container.streams.audio)
         self.time_base = stream.time_base  # of the timestamps timed_frames() yields
+        self.pixel_format = stream.codec_context.pix_fmt or "yuv420p"  # None before a decoder has seen a frame
+
+    @property
+    def conversion_note(self) -> str | None:
+        """What the conversion to 8-bit YUV 4:2:0 changes, for a user who gave another pixel format
+        (10-bit, 4:4:4, RGB, ...): the output is yuv420p and should not silently look like the input's."""
+        if self.pixel_format in LOSSLESS_INPUT_FORMATS:
+            return None
+        return f"the input is {self.pixel_format}; it was converted to 8-bit YUV 4:2:0 (yuv420p), what gancodec works in"
 
     def _estimate_frames(self, stream) -> int:
         """Duration x frame rate, for progress/ETA when the container has no frame count."""
@@ -305,6 +320,11 @@ class VideoWriter:
         self.fmt = fmt
         self.width, self.height = width, height
         self.codec = codec or output_codec(fmt)
+        if self.codec.name in EVEN_SIZE_CODECS and (width % 2 or height % 2):
+            raise UsageError(
+                f"{self.codec.name} cannot code an odd frame size ({width}x{height}) in 4:2:0; "
+                "write .mkv (FFV1, lossless) or use --codec svtav1"
+            )
         self._raw_file = None
         self._container = None
         stdout = is_stdio(path)
