@@ -450,6 +450,7 @@ def decode_file(
     return CodingSummary(
         str(input_path), str(output_path), count, header.width, header.height, float(header.fps),
         stream_bytes, time.perf_counter() - start, concealed=concealed, postfilter=restoration_label,
+        notes=[writer.audio_note] if writer.audio_note else [],
     )  # fmt: skip
 
 
@@ -598,7 +599,7 @@ def enhance_file(
             writer.abort()
             raise
         width, height, rate = reader.width, reader.height, float(reader.fps)
-        notes = [reader.conversion_note] if reader.conversion_note else []
+        notes = [note for note in (reader.conversion_note, writer.audio_note) if note]
         if reader.has_audio and is_stdio(input_path):
             notes.append(STDIN_AUDIO_NOTE)
     nbytes = 0 if is_stdio(output_path) else Path(output_path).stat().st_size

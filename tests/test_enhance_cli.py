@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import av
+import numpy as np
 import pytest
 import torch
 
@@ -139,3 +140,34 @@ def test_enhance_notes_a_10bit_input(weights, tmp_path):
     src = write_pix_fmt(tmp_path / "p10.mkv", "yuv420p10le")
     summary = enhance_file(src, tmp_path / "e.mkv", weights=weights)
     assert any("yuv420p10le" in note and "8-bit" in note for note in summary.notes)
+
+
+def _clip_with_pcm_audio(path):
+    """FFV1 video with stereo PCM audio: Matroska holds it, mp4 refuses it (at its header)."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("ffv1", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=48000, layout="stereo")
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 40 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 5760), np.int16), format="s16", layout="stereo")
+        samples.sample_rate, samples.pts = 48000, 0
+        out.mux(audio.encode(samples))
+        out.mux(audio.encode(None))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_audio_an_mp4_cannot_hold_is_dropped_with_a_note(weights, tmp_path):
+    src = _clip_with_pcm_audio(tmp_path / "pcm.mkv")
+    summary = enhance_file(src, tmp_path / "e.mp4", weights=weights)
+    assert summary.frames == 3
+    assert any("pcm_s16le" in note and "write .mkv" in note for note in summary.notes)
+    with av.open(str(tmp_path / "e.mp4")) as c:
+        assert not c.streams.audio and sum(1 for _ in c.decode(video=0)) == 3
+    kept = enhance_file(src, tmp_path / "e.mkv", weights=weights)
+    assert not kept.notes
+    with av.open(str(tmp_path / "e.mkv")) as c:
+        assert c.streams.audio[0].codec_context.name == "pcm_s16le"

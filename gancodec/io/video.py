@@ -327,6 +327,7 @@ class VideoWriter:
             )
         self._raw_file = None
         self._container = None
+        self._audio: _AudioRemux | None = None
         stdout = is_stdio(path)
         if fmt == "yuv":
             self._raw_file = _StdoutWriter() if stdout else open(path, "wb")  # noqa: SIM115 - closed in close()
@@ -352,9 +353,15 @@ class VideoWriter:
             self._source_time_base = Fraction(time_base)
             self._stream.codec_context.time_base = self._tick
             self._pts = None
-        self._audio = None
         if audio_source is not None and fmt in ("mp4", "mkv"):
             self._audio = _AudioRemux(audio_source, self._container)
+
+    @property
+    def audio_note(self) -> str | None:
+        """For the user, when the source's audio could not go into this output."""
+        if self._audio is None or self._audio.dropped is None:
+            return None
+        return f"the audio ({self._audio.dropped}) cannot go in .{self.fmt} as it is, so it was not kept; write .mkv to keep it"
 
     def write(self, frame: YuvFrame, pts: int | None = None) -> None:
         """Appends a frame; `pts` (in the writer's time_base) is used only when one was given."""
@@ -435,18 +442,46 @@ def extract_audio(path: str | os.PathLike) -> bytes | None:
         return buf.getvalue()
 
 
+def _open_audio_source(source: str | os.PathLike | bytes) -> av.container.InputContainer:
+    return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+
+
+def _muxer_takes(source: str | os.PathLike | bytes, container_format: str) -> bool:
+    """Whether `container_format` holds the first audio stream of `source` as it is. Tried by muxing
+    its first packet into an empty in-memory file, because only writing the header tells (mp4 takes
+    PCM only with a known channel layout, for one) and a failed header would lose the whole output."""
+    with _open_audio_source(source) as src, av.logging.Capture():
+        stream = src.streams.audio[0]
+        probe = av.open(io.BytesIO(), mode="w", format=container_format)
+        try:
+            out_stream = probe.add_stream_from_template(stream)
+            for packet in src.demux(stream):
+                if packet.dts is not None:
+                    packet.stream = out_stream
+                    probe.mux(packet)
+                    break
+            probe.close()
+            return True
+        except (ValueError, av.error.FFmpegError):
+            with contextlib.suppress(ValueError, av.error.FFmpegError):
+                probe.close()
+            return False
+
+
 class _AudioRemux:
-    """Copies the first audio stream of a source (a path or a Matroska blob) into an output container."""
+    """Copies the first audio stream of a source (a path or a Matroska blob) into an output container,
+    or, where the container cannot hold it as it is, drops it and says why (`dropped`)."""
 
     def __init__(self, source: str | os.PathLike | bytes, output: av.container.OutputContainer):
-        self._input = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+        self._input = _open_audio_source(source)
         self._in_stream = self._input.streams.audio[0] if self._input.streams.audio else None
         self._out_stream = None
+        self.dropped: str | None = None  # the audio codec's name when it could not be kept
         if self._in_stream is not None:
-            try:
+            if _muxer_takes(source, output.format.name):
                 self._out_stream = output.add_stream_from_template(self._in_stream)
-            except (ValueError, av.error.FFmpegError):
-                self._out_stream = None  # codec not allowed in this container: drop audio
+            else:
+                self.dropped = self._in_stream.codec_context.name
         self._output = output
 
     def copy_all(self) -> None:
