@@ -563,6 +563,8 @@ def enhance_file(
     set_threads(threads)
     if tile is not None and tile < 16:
         raise UsageError("--tile must be at least 16 pixels")
+    if frames is not None and frames < 1:
+        raise UsageError("--frames must be at least 1")
     output_path = Path(output_path) if output_path else default_output(input_path, ".enhanced.mp4")
     container = output_format(output_path, fmt)
     out_codec = output_codec(container, codec, crf)

@@ -64,6 +64,8 @@ def test_enhance_mp4_is_playable(clip, weights, tmp_path):
         (["--realism", "0.5"], 2, "--realism needs GAN-stage"),
         (["--realism", "-1"], 2, "between 0 and 1"),
         (["--weights", "missing.safetensors"], 3, "check --weights"),
+        (["--frames", "0"], 2, "--frames must be at least 1"),
+        (["--tile", "8"], 2, "--tile must be at least 16"),
     ],
 )
 def test_enhance_weight_and_realism_errors_are_one_line(clip, weights, tmp_path, extra, code, text):

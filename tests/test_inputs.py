@@ -60,3 +60,11 @@ def test_a_converted_pixel_format_is_noted(tmp_path, pix_fmt, noted):
     assert len(notes) == int(noted)
     if noted:
         assert pix_fmt in notes[0]
+
+
+def test_a_gcv_given_as_a_video_says_to_decode_it(encoded, tmp_path):
+    from gancodec.errors import InputError
+
+    with pytest.raises(InputError, match="is a gancodec stream, not a video: use 'gancodec decode'"):
+        encode_file(encoded, tmp_path / "again.gcv", quality=2)
+    assert not (tmp_path / "again.gcv").exists()

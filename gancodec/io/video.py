@@ -112,6 +112,8 @@ class VideoReader:
         try:
             self._container = av.open(sys.stdin.buffer if self._stdin else str(self.path))
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+            if not self._stdin and _is_gcv(self.path):
+                raise InputError(f"is a gancodec stream, not a video: use 'gancodec decode' ({self.name})") from None
             raise InputError(f"not a readable video: {_reason(exc)} ({self.name})") from None
         if not self._container.streams.video:
             self._container.close()
@@ -200,6 +202,14 @@ class _StdoutWriter:
 
     def close(self) -> None:
         sys.stdout.buffer.flush()
+
+
+def _is_gcv(path: Path) -> bool:
+    from gancodec.bitstream import MAGIC
+
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        return f.read(len(MAGIC)) == MAGIC
+    return False
 
 
 def _read_full(f, n: int) -> bytes:
