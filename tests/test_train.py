@@ -663,3 +663,30 @@ def test_quality_planes_grow_a_blind_network_without_changing_it_and_train(train
     )  # fmt: skip
     with pytest.raises(ValueError, match="frames of known quality"):
         run_training(x264_cfg, None, "cpu", str(tmp_path / "runs"))
+
+
+def test_bf16_precision_runs_the_forward_pass_under_autocast(train_clip, tmp_path, monkeypatch):
+    """precision = "bf16" trains with the network's convolutions in bfloat16 and the loss in float32."""
+    from gancodec.enhance.net import EnhanceNet
+
+    seen = []
+    original = EnhanceNet.forward
+
+    def recording_forward(self, window):
+        out = original(self, window)
+        seen.append((torch.is_autocast_enabled("cpu"), out.dtype))
+        return out
+
+    monkeypatch.setattr(EnhanceNet, "forward", recording_forward)
+    cfg = write_config(
+        tmp_path / "bf.toml", name="bf", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=2,
+        log_every=1, warmup_steps=1, model=TINY_ENHANCE, precision="bf16",
+        task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},
+    )  # fmt: skip
+    run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+    assert seen and all(enabled for enabled, _ in seen)
+    assert all(dtype == torch.float32 for _, dtype in seen)  # the frame + residual add stays float32
+    assert steps_logged(tmp_path / "runs" / "bf") == [1, 2]
+    bad = write_config(tmp_path / "bad.toml", name="x", precision="fp16")
+    with pytest.raises(UsageError, match="precision must be fp32 or bf16"):
+        run_training(bad, None, "cpu", str(tmp_path / "runs"))
