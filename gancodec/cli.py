@@ -479,15 +479,18 @@ def export_pairs_cmd(config, output, windows, size, seed, verbose):
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output .safetensors file.")
 @click.option("-y", "--overwrite", is_flag=True, help="Overwrite the output if it exists.")
+@click.option(
+    "--no-ema", is_flag=True, help="The last step's weights even where the run kept a moving average (ema_decay)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @handle_errors
-def export_weights_cmd(checkpoint, output, overwrite, verbose):
+def export_weights_cmd(checkpoint, output, overwrite, no_ema, verbose):
     """Turn a training checkpoint into shippable .safetensors weights (with entropy tables)."""
     from gancodec.fileio import check_output
     from gancodec.train.export import export_weights
 
     check_output(output, overwrite, inputs=(checkpoint,))
-    click.echo(f"wrote {export_weights(checkpoint, output)}", err=True)
+    click.echo(f"wrote {export_weights(checkpoint, output, use_ema=not no_ema)}", err=True)
 
 
 X26X_PRESETS = [

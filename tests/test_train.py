@@ -690,3 +690,28 @@ def test_bf16_precision_runs_the_forward_pass_under_autocast(train_clip, tmp_pat
     bad = write_config(tmp_path / "bad.toml", name="x", precision="fp16")
     with pytest.raises(UsageError, match="precision must be fp32 or bf16"):
         run_training(bad, None, "cpu", str(tmp_path / "runs"))
+
+
+def test_ema_weights_are_kept_resumed_and_exported(train_clip, tmp_path):
+    """ema_decay keeps a moving average of the weights beside them; export ships the average unless
+    told --no-ema; a resume carries the average on rather than restarting it."""
+    from safetensors.torch import load_file
+
+    fields = dict(  # noqa: C408 - keyword form reads like the TOML it becomes
+        name="ema", kind="enhance", data=[str(train_clip)], crop=32, batch=2, log_every=1, lr=1e-2,
+        warmup_steps=1, model=TINY_ENHANCE, ema_decay=0.5,
+        task={"codecs": ["x264"], "crf_min": 40, "crf_max": 45, "conditions_per_clip": 1, "frames_per_clip": 6},
+    )  # fmt: skip
+    ckpt = run_training(write_config(tmp_path / "e.toml", steps=3, **fields), None, "cpu", str(tmp_path / "r"))
+    first = torch.load(ckpt, weights_only=True)
+    assert not torch.equal(first["ema"]["tail.weight"], first["model"]["tail.weight"])
+    run_training(write_config(tmp_path / "e.toml", steps=4, **fields), None, "cpu", str(tmp_path / "r"))
+    state = torch.load(ckpt, weights_only=True)
+    expected = first["ema"]["tail.weight"].lerp(state["model"]["tail.weight"], 0.5)  # one more step of 0.5
+    assert torch.allclose(state["ema"]["tail.weight"], expected, atol=1e-7)
+    averaged = load_file(export_weights(ckpt, tmp_path / "avg.safetensors"))
+    last = load_file(export_weights(ckpt, tmp_path / "last.safetensors", use_ema=False))
+    assert torch.equal(averaged["tail.weight"], state["ema"]["tail.weight"])
+    assert torch.equal(last["tail.weight"], state["model"]["tail.weight"])
+    with pytest.raises(UsageError, match="ema_decay must be in"):
+        run_training(write_config(tmp_path / "bad.toml", name="x", ema_decay=1.0), None, "cpu", str(tmp_path / "r"))

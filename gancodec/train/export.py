@@ -20,14 +20,19 @@ from gancodec.models.intra import IntraCodec, IntraConfig, scale_table
 _KEEP_FP32 = ("entropy_bottleneck", "gaussian_conditional", "g_a.1", "g_a.3", "g_s.1", "g_s.3", "log_")
 
 
-def export_weights(checkpoint: str | Path, output: str | Path, model_id: str | None = None) -> Path:
-    """Training checkpoint (codec or enhancer) -> shippable weights."""
+def export_weights(
+    checkpoint: str | Path, output: str | Path, model_id: str | None = None, use_ema: bool = True
+) -> Path:
+    """Training checkpoint (codec or enhancer) -> shippable weights: the moving average of the
+    weights where the run kept one (`ema_decay`) and `use_ema`, else the last step's."""
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 -- torch.load on arbitrary bytes raises almost anything
         raise ModelError(f"not a training checkpoint ({checkpoint}): {str(exc).splitlines()[0]}") from None
     if not isinstance(state, dict) or "model" not in state or "step" not in state:
         raise ModelError(f"not a training checkpoint ({checkpoint}): no model state in it")
+    if use_ema and state.get("ema") is not None:
+        state = {**state, "model": state["ema"], "exported": "ema"}
     if state.get("kind", "intra") in ("enhance", "enhance-gan"):
         return save_enhancer(state, output, model_id or "gc-enhance-s")
     model_id = model_id or "gc-intra-hp"
@@ -53,7 +58,7 @@ def save_enhancer(state: dict, output: str | Path, model_id: str) -> Path:
         tensors.update({f"realism.{k}": v for k, v in tuned.items()})
         stages = "fidelity,realism"
     metadata = {"model_id": model_id, "config": json.dumps(asdict(net.config)), "step": str(state["step"]),
-                "stages": stages}  # fmt: skip
+                "stages": stages, "weights": state.get("exported", "last step")}  # fmt: skip
     return _write(tensors, metadata, Path(output))
 
 
