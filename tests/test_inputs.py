@@ -68,3 +68,14 @@ def test_a_gcv_given_as_a_video_says_to_decode_it(encoded, tmp_path):
     with pytest.raises(InputError, match="is a gancodec stream, not a video: use 'gancodec decode'"):
         encode_file(encoded, tmp_path / "again.gcv", quality=2)
     assert not (tmp_path / "again.gcv").exists()
+
+
+def test_ffmpeg_logging_stays_off_so_its_threads_never_wait_for_the_gil():
+    """A Python log callback (any av.logging level) is called from FFmpeg's frame threads and takes the
+    GIL there; a decoder closed by the main thread (holding the GIL) while one of its threads logs
+    deadlocks the process. gancodec leaves PyAV's no-op C callback in place."""
+    import av
+
+    import gancodec.io.video  # noqa: F401  (sets the level at import)
+
+    assert av.logging.get_level() is None

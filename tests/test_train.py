@@ -715,3 +715,38 @@ def test_ema_weights_are_kept_resumed_and_exported(train_clip, tmp_path):
     assert torch.equal(last["tail.weight"], state["model"]["tail.weight"])
     with pytest.raises(UsageError, match="ema_decay must be in"):
         run_training(write_config(tmp_path / "bad.toml", name="x", ema_decay=1.0), None, "cpu", str(tmp_path / "r"))
+
+
+def test_a_trained_enhancer_grows_deeper_without_changing_its_output(train_clip, tmp_path):
+    """init_weights from a shallower network: the new body blocks start as the identity (the grown
+    network computes what the trained one did) and then train (their last convs leave zero)."""
+    from safetensors.torch import save_file
+
+    from gancodec.enhance.net import EnhanceConfig, EnhanceNet, with_more_blocks
+
+    shallow = EnhanceNet(EnhanceConfig(**TINY_ENHANCE))
+    torch.nn.init.normal_(shallow.tail.weight, std=0.1)  # not the identity, so the check means something
+    deep_config = {**TINY_ENHANCE, "blocks": TINY_ENHANCE.get("blocks", 6) + 2}
+    deep = EnhanceNet(EnhanceConfig(**deep_config))
+    deep.load_state_dict(with_more_blocks(shallow.state_dict(), deep.state_dict()))
+    window = torch.rand(2, 3, 6, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(deep(window), shallow(window))
+    with pytest.raises(ValueError, match="only the body"):
+        wider = EnhanceNet(EnhanceConfig(**{**TINY_ENHANCE, "coarse_factor": 2}))
+        with_more_blocks(shallow.state_dict(), wider.state_dict())
+
+    weights = tmp_path / "shallow.safetensors"
+    save_file({k: v.contiguous() for k, v in shallow.state_dict().items()}, str(weights))
+    cfg = write_config(
+        tmp_path / "deep.toml", name="deep", kind="enhance", data=[str(train_clip)], crop=32, batch=2, steps=2,
+        log_every=1, warmup_steps=1, lr=1e-3, model=deep_config, init_weights=str(weights),
+        task={"codecs": ["x264"], "conditions_per_clip": 1, "frames_per_clip": 6},
+    )  # fmt: skip
+    run_training(cfg, None, "cpu", str(tmp_path / "runs"))
+    log = (tmp_path / "runs" / "deep" / "train.log").read_text()
+    assert "the body deepened" in log
+    ckpt = torch.load(tmp_path / "runs" / "deep" / "last.ckpt", weights_only=False)
+    model = next(v for k, v in ckpt.items() if isinstance(v, dict) and any(".body.2." in key for key in v))
+    new_last = f"body.{deep_config['blocks'] - 1}.body.2.weight"
+    assert model[new_last].abs().sum() > 0  # the new block trained

@@ -194,3 +194,18 @@ def with_quality_input(state: dict[str, Tensor], window: int) -> dict[str, Tenso
     per_frame = weight.reshape(c, window, PACKED_CHANNELS, kh, kw)
     grown = torch.cat([per_frame, per_frame.new_zeros(c, window, 1, kh, kw)], dim=2)
     return {**state, "head.0.weight": grown.reshape(c, window * (PACKED_CHANNELS + 1), kh, kw)}
+
+
+def with_more_blocks(state: dict[str, Tensor], fresh: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A trained network's weights grown to a deeper body: `fresh` is the state_dict of the deeper
+    network as built (random init). The new blocks go after the trained ones, each with its last
+    convolution at zero, so each starts as the identity and the grown network computes exactly
+    what the trained one did (zero-initialised residual branches, as in Fixup / SkipInit)."""
+    new_keys = [k for k in fresh if k not in state]
+    if any(not k.startswith("body.") for k in new_keys):
+        raise ValueError("only the body can grow: " + ", ".join(k for k in new_keys if not k.startswith("body.")))
+    grown = dict(state)
+    for key in new_keys:
+        last_conv = key.split(".")[2:4] == ["body", "2"]  # body.<i>.body.2.{weight,bias}
+        grown[key] = torch.zeros_like(fresh[key]) if last_conv else fresh[key].clone()
+    return grown

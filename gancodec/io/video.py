@@ -42,7 +42,11 @@ EVEN_SIZE_CODECS = ("x264", "x265")  # their 4:2:0 needs even sizes; SVT-AV1 and
 TICKS_PER_FRAME = 1000  # output time base, when source timestamps are kept: 1/(fps * this)
 MAX_DIMENSION = 16384
 
-av.logging.set_level(av.logging.ERROR)
+# FFmpeg's log stays off (PyAV's default, a no-op C callback). A Python-level callback takes the GIL
+# from FFmpeg's own threads: a frame-decoding thread that logs while the main thread, holding the GIL,
+# closes its decoder and waits for that thread deadlocks the process (seen at exit). Errors still reach
+# us as exceptions; what FFmpeg would print is not one-line anyway.
+av.logging.set_level(None)
 
 
 def frame_to_yuv(frame: av.VideoFrame) -> YuvFrame:
@@ -460,7 +464,7 @@ def _muxer_takes(source: str | os.PathLike | bytes, container_format: str) -> bo
     """Whether `container_format` holds the first audio stream of `source` as it is. Tried by muxing
     its first packet into an empty in-memory file, because only writing the header tells (mp4 takes
     PCM only with a known channel layout, for one) and a failed header would lose the whole output."""
-    with _open_audio_source(source) as src, av.logging.Capture():
+    with _open_audio_source(source) as src:
         stream = src.streams.audio[0]
         probe = av.open(io.BytesIO(), mode="w", format=container_format)
         try:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from gancodec.enhance.net import EnhanceConfig, EnhanceNet, quality_value, with_quality_input
+from gancodec.enhance.net import EnhanceConfig, EnhanceNet, quality_value, with_more_blocks, with_quality_input
 from gancodec.models.yuv import PACKED_CHANNELS, YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
@@ -277,7 +277,8 @@ class EnhanceTrainer(Trainer):
 
     def init_from_weights(self, path: str) -> None:
         """Starts from a weights file's fidelity network; a blind one (no quality planes) is grown
-        to take them when this config has quality_input (enhance/net.py with_quality_input)."""
+        to take them when this config has quality_input (enhance/net.py with_quality_input), and
+        a shallower one to this config's body blocks (with_more_blocks)."""
         from gancodec.models.registry import load_state_dict_file
 
         state, _ = load_state_dict_file(path)
@@ -286,6 +287,10 @@ class EnhanceTrainer(Trainer):
         if config.quality_input and state["head.0.weight"].shape[1] == PACKED_CHANNELS * config.window:
             state = with_quality_input(state, config.window)
             self.log("grown: quality planes added (zero weights) to the blind network")
+        fresh = self.model.state_dict()
+        if len(fresh) > len(state):
+            state = with_more_blocks(state, fresh)
+            self.log(f"grown: the body deepened to {config.blocks} blocks (the new ones start as the identity)")
         self.model.load_state_dict(state)
         self.log(f"initialised from weights {path}")
 
