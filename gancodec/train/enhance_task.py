@@ -25,7 +25,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from gancodec.enhance.net import EnhanceConfig, EnhanceNet, quality_value, with_more_blocks, with_quality_input
+from gancodec.enhance.net import (
+    EnhanceConfig,
+    EnhanceNet,
+    quality_value,
+    with_more_blocks,
+    with_quality_input,
+)
 from gancodec.models.yuv import PACKED_CHANNELS, YuvFrame, pack_planes, yuv_distortion
 from gancodec.train.loop import TrainConfig, Trainer
 
