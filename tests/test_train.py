@@ -466,6 +466,30 @@ def test_intra_training_grows_narrower_weights_it_starts_from(train_clip, tmp_pa
     assert state["g_a.4.weight"].shape[0] == 24 and len({k.split(".")[1] for k in state if k.startswith("context.")}) == 2
 
 
+def test_stills_get_their_own_pan_length_and_condition_count(train_clip, tmp_path):
+    """A still becomes a pan of still_frames frames with still_conditions conditions, while a video
+    clip keeps frames_per_clip and conditions_per_clip; 0 leaves stills like clips."""
+    import numpy as np
+    from PIL import Image
+
+    from gancodec.train.enhance_task import DEFAULT_TASK, compressed_clips
+    from gancodec.train.loop import TrainConfig
+
+    rgb = np.random.default_rng(0).integers(0, 256, (160, 192, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "still.png")
+    data = [str(train_clip), str(tmp_path / "*.png")]
+    task = {**DEFAULT_TASK, "codecs": ["x264"], "conditions_per_clip": 2, "frames_per_clip": 6,
+            "still_frames": 4, "still_conditions": 1}  # fmt: skip
+    cfg = TrainConfig(name="stills", data=data, crop=32, task=task)
+    lengths = sorted((path.endswith(".png"), len(original)) for path, *_, original, _, _ in
+                     compressed_clips(cfg, task, np.random.default_rng(0)))  # fmt: skip
+    assert lengths == [(False, 6), (False, 6), (True, 4)]
+    as_clips = {**task, "still_frames": 0, "still_conditions": 0}
+    lengths = sorted((path.endswith(".png"), len(original)) for path, *_, original, _, _ in
+                     compressed_clips(cfg, as_clips, np.random.default_rng(0)))  # fmt: skip
+    assert lengths == [(False, 6), (False, 6), (True, 6), (True, 6)]
+
+
 def test_rescaled_frames_average_areas():
     """Scale augmentation halves a frame by averaging 2x2 areas, keeping 4:2:0 plane sizes."""
     import numpy as np

@@ -38,7 +38,8 @@ from gancodec.train.loop import TrainConfig, Trainer
 DEFAULT_TASK = {"codecs": ["x264", "x265", "svtav1"], "crf_min": 22, "crf_max": 45,
                 "quality_min": 1.0, "quality_max": 8.0, "gops": [32], "clip_size": 0,
                 "conditions_per_clip": 3, "frames_per_clip": 30, "rescale": [1.0], "transpose": False,
-                "random_segment": False, "redraw_minutes": 0.0}  # fmt: skip
+                "random_segment": False, "redraw_minutes": 0.0, "still_frames": 0,
+                "still_conditions": 0}  # fmt: skip
 CRF_SCALE = {"x264": 1.0, "x265": 1.0, "svtav1": 63 / 51}  # SVT-AV1's CRF runs to 63
 OWN_CODEC = "gancodec"  # our own codec: the decoder's restoration stage learns its artefacts
 
@@ -154,7 +155,11 @@ def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
     each of its `conditions_per_clip` random conditions (codec, CRF, and a downscaling factor drawn
     from task["rescale"] where that leaves the clip at least a crop in size); stills become panned
     clips. With task["random_segment"], a clip longer than `frames_per_clip` gives a segment from a
-    random start (one per clip and draw) instead of its first frames."""
+    random start (one per clip and draw) instead of its first frames. A still's pan lasts
+    task["still_frames"] frames and gets task["still_conditions"] conditions (0: as a video clip): a
+    large set of stills brings varied content, and short pans with few conditions a draw keep it from
+    costing the draw's time and memory or crowding out the real motion of the video clips (samples
+    pick clips evenly)."""
     from gancodec.bench.baselines import decode_stream, encode_frames  # PyAV: imported on use
     from gancodec.io import VideoReader
 
@@ -164,11 +169,13 @@ def compressed_clips(cfg: TrainConfig, task: dict, rng: np.random.Generator):
             original = list(reader.frames(limit=None if task["random_segment"] else task["frames_per_clip"]))
             fps = reader.fps
         original = segment(original, task["frames_per_clip"], rng if task["random_segment"] else None)
-        if len(original) == 1:
-            original = panned_clip(original[0], task["frames_per_clip"], rng)
+        still = len(original) == 1
+        if still:
+            original = panned_clip(original[0], task["still_frames"] or task["frames_per_clip"], rng)
         if not original or min(original[0].y.shape) < cfg.crop:
             continue
-        for _ in range(task["conditions_per_clip"]):
+        conditions = task["still_conditions"] if still and task["still_conditions"] else task["conditions_per_clip"]
+        for _ in range(conditions):
             codec, crf = _condition(task, rng)
             factor = float(rng.choice(task["rescale"]))
             source = original
