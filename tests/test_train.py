@@ -570,19 +570,20 @@ def test_segments_are_consecutive_frames_from_a_random_start():
     assert starts == set(range(15))
 
 
-def test_redraw_compresses_the_clips_again_after_the_set_minutes(train_clip, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["enhance", "enhance-gan"])
+def test_redraw_compresses_the_clips_again_after_the_set_minutes(kind, train_clip, tmp_path, monkeypatch):
     """With task redraw_minutes, once that much time has passed a step is followed by a new draw of
-    conditions (logged), and not before."""
+    conditions (logged), and not before -- in the GAN stage too."""
     from gancodec.train import enhance_task
-    from gancodec.train.loop import load_config
+    from gancodec.train.loop import load_config, make_trainer
 
     cfg = load_config(write_config(
-        tmp_path / "r.toml", name="r", kind="enhance", data=[str(train_clip)], crop=32, batch=2,
+        tmp_path / "r.toml", name="r", kind=kind, data=[str(train_clip)], crop=32, batch=2,
         model=TINY_ENHANCE, task={"codecs": ["x264"], "conditions_per_clip": 1, "frames_per_clip": 4,
                                   "random_segment": True, "redraw_minutes": 5.0},
     ))  # fmt: skip
     lines = []
-    trainer = enhance_task.EnhanceTrainer(cfg, tmp_path, torch.device("cpu"), log=lines.append)
+    trainer = make_trainer(cfg, tmp_path, torch.device("cpu"), log=lines.append)
     now = [1000.0]
     monkeypatch.setattr(enhance_task.time, "monotonic", lambda: now[0])
     trainer.prepare_data()

@@ -81,6 +81,7 @@ class EnhanceGanTrainer(EnhanceTrainer):
         if self._last is not None:
             self.d_loss = self.stage.discriminator_step(*self._last)
             self._last = None
+        super().after_step()  # the fidelity task's redraws (task["redraw_minutes"])
 
     def describe(self) -> str:
         return f" d_loss {getattr(self, 'd_loss', float('nan')):.3f}"
