@@ -1,3 +1,3 @@
 """gancodec: learned video compression with a GAN-trained decoder."""
 
-__version__ = "0.22.0"
+__version__ = "0.23.0"
